@@ -1,0 +1,224 @@
+"""Clean scraped policy pages: junk symbols, pinyin, glosses, entities, chrome; to simplified script."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import opencc
+
+from helpers.lexicon import Lexicon
+
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef“”‘’…—《》"
+# Symbols that never belong to Chinese policy prose: Greek letters, arrows, mathematical operators, technical
+# and geometric symbols, dingbats, currency signs, letterlike symbols and Latin-1 signs (the middle dot · stays).
+JUNK_SYMBOLS = re.compile(
+    "[\u0370-\u03ff\u2190-\u21ff\u2200-\u22ff\u2300-\u23ff\u25a0-\u25ff\u2600-\u26ff\u2700-\u27bf"
+    "\u20a0-\u20cf\u2100-\u214f\u2022\u00a2-\u00b6\u00b8-\u00bf\u00d7\u00f7]"
+)
+PINYIN_LETTERS = "a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
+TONE_MARKS = re.compile("[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]")
+# Letters in parentheses right after a Chinese character: a pinyin reading or an English gloss. Stray ASCII
+# junk ($ & " ' < >) may sit inside. All-capital contents such as (APP) or (GDP) are acronyms and stay.
+ANNOTATION = re.compile(rf"(?<=[{HAN}])[ \t]*[(（]\s*([{PINYIN_LETTERS}$&\"'<>\s]+?)\s*[)）]")
+ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});|&(?:nbsp|amp|quot|lt|gt)\b")
+STRAY_ASCII = re.compile(r"[\"'&$<>`^\\]|\s*;(?=\s*[》”）)])")
+SPACE_NEAR_CJK = re.compile(rf"(?<=[{HAN}{CJK_PUNCT}])[ \t\u00a0\u3000]+|[ \t\u00a0\u3000]+(?=[{HAN}{CJK_PUNCT}])")
+HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
+NEAR_CJK_PUNCT = re.compile(rf"(?<=[{HAN}{CJK_PUNCT}])[,;:?!()]|[,;:?!()](?=[{HAN}{CJK_PUNCT}])")
+FULL_WIDTH_ALNUM = str.maketrans(
+    {chr(code): chr(code - 0xFEE0) for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
+)
+PLUS_SIGNS = str.maketrans({"＋": "+", "﹢": "+", "\u00a0": " ", "\u3000": " "})
+FILE_NAME = re.compile(
+    r"^[\w\s\-.（）()“”\"《》、，,]+\.(png|jpe?g|gif|bmp|webp|svg|pdf|docx?|xlsx?|pptx?|zip|rar|wps|ofd)$",
+    re.IGNORECASE,
+)
+LINK = re.compile(r"^(\S{0,8}[：:])?\s*(https?://|www\.)\S+$", re.IGNORECASE)
+NUMBER_ONLY = re.compile(r"^[\d\s.,:|：，%-]+$")
+TEASER = re.compile(r"(\.\.\.|…)$")
+META_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})日?)?")
+META_LABEL = re.compile(r"^(时间|发布时间|发布日期|日期|来源|文章来源|作者|文章作者|编辑|责任编辑)\s*[：:]\s*(.*)$")
+POSTED = re.compile(r"(发表于|发布于|发布时间[：:]?|时间[：:])\s*(\d{4}\s*[-/.年]\s*\d{1,2}(?:\s*[-/.月]\s*\d{1,2})?)")
+
+
+@dataclass
+class CleaningResult:
+    """A cleaned text with the audit of what was removed and the page metadata found."""
+
+    text: str
+    removed_chars: dict[str, int] = field(default_factory=dict)
+    dropped_lines: list[tuple[int, str, str]] = field(default_factory=list)
+    page_date: str = ""
+    page_title: str = ""
+
+
+@cache
+def _converter() -> opencc.OpenCC:
+    """Return the traditional-to-simplified converter (loaded once)."""
+    return opencc.OpenCC("t2s")
+
+
+def _count_sub(pattern: re.Pattern[str], replacement, text: str, tally: dict[str, int], rule: str) -> str:
+    """Apply a substitution and add the number of characters it removed to the tally."""
+    result = pattern.sub(replacement, text)
+    tally[rule] = tally.get(rule, 0) + max(len(text) - len(result), 0)
+    return result
+
+
+def _annotation(match: re.Match[str], tally: dict[str, int]) -> str:
+    """Drop a pinyin reading or English gloss; keep an acronym in parentheses."""
+    content = re.sub(r"[$&\"'<>\s]", "", match.group(1))
+    if content.isupper() and len(content) >= 2:
+        return match.group()
+    rule = "pinyin" if TONE_MARKS.search(content) or content in {"de", "le", "me", "ne", "zi", "men"} else "gloss"
+    tally[rule] = tally.get(rule, 0) + len(match.group())
+    return ""
+
+
+def clean_line(line: str, lexicon: Lexicon, tally: dict[str, int]) -> str:
+    """Clean the characters of one line: symbols, annotations, entities, spaces, script, punctuation."""
+    line = line.translate(PLUS_SIGNS).translate(FULL_WIDTH_ALNUM)
+    line = _count_sub(JUNK_SYMBOLS, "", line, tally, "junk_symbols")
+    line = _count_sub(ENTITY, "", line, tally, "html_entities")
+    if re.search(f"[{HAN}]", line) and not LINK.search(line):
+        line = _count_sub(STRAY_ASCII, "", line, tally, "stray_ascii")
+    line = ANNOTATION.sub(lambda match: _annotation(match, tally), line)
+    line = _count_sub(SPACE_NEAR_CJK, "", line, tally, "spaces")
+    line = re.sub(r"[ \t]{2,}", " ", line).strip()
+    line = _converter().convert(line)
+    for variant, standard in lexicon.variants:
+        line = line.replace(variant, standard)
+    line = NEAR_CJK_PUNCT.sub(lambda match: HALF_TO_FULL[match.group()], line)
+    line = re.sub(r"\.{3,}|。{3,}", "…", line)
+    line = re.sub(r"\s*\|\s*", " | ", line).strip()
+    return _count_sub(re.compile(r"（\s*）|\(\s*\)"), "", line, tally, "empty_brackets")
+
+
+def boilerplate_reason(line: str, lexicon: Lexicon) -> str:
+    """Return why a cleaned line is page chrome rather than content, or '' for content."""
+    if NUMBER_ONLY.match(line):
+        return "statistics"
+    if FILE_NAME.match(line):
+        return "file_name"
+    if LINK.match(line):
+        return "link"
+    if TEASER.search(line) and "|" not in line:
+        return "advertising"
+    for reason, pattern in lexicon.boilerplate:
+        if pattern.search(line):
+            return reason
+    return ""
+
+
+def _month(text: str) -> str:
+    """Normalise a date found in page metadata to YYYY-MM."""
+    match = META_DATE.search(text)
+    return f"{match.group(1)}-{int(match.group(2)):02d}" if match and 1 <= int(match.group(2)) <= 12 else ""
+
+
+def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
+    """Clean a raw page and return the text with an audit of removed characters and dropped lines."""
+    result = CleaningResult(text="")
+    lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cleaned = [clean_line(line, lexicon, result.removed_chars) for line in lines]
+    content = [line for line in cleaned if line and not boilerplate_reason(line, lexicon)]
+    kept: list[str] = []
+    seen: set[str] = set()
+    index = 0
+    while index < len(cleaned):
+        line = cleaned[index]
+        if not line:
+            index += 1
+            continue
+        reason = boilerplate_reason(line, lexicon)
+        posted = POSTED.search(line)
+        if posted and not result.page_date:
+            result.page_date = _month(posted.group(2))
+        label = META_LABEL.match(line)
+        if label and not label.group(2) and index + 1 < len(cleaned):
+            value = cleaned[index + 1]
+            if value and not META_LABEL.match(value) and len(value) <= 30:
+                if label.group(1) in {"时间", "发布时间", "发布日期", "日期"} and not result.page_date:
+                    result.page_date = _month(value)
+                result.dropped_lines.append((index + 1, "metadata", line))
+                result.dropped_lines.append((index + 2, "metadata", value))
+                index += 2
+                continue
+        if not reason and len(line) >= 20 and "|" not in line:
+            if line in seen or any(line in other for other in content if other != line):
+                reason = "duplicate"
+        if reason:
+            result.dropped_lines.append((index + 1, reason, line))
+        else:
+            kept.append(line)
+            seen.add(line)
+            if len(kept) == 1 and len(line) <= 60 and "。" not in line and "|" not in line:
+                result.page_title = line
+        index += 1
+    result.text = "\n".join(kept) + "\n"
+    return result
+
+
+def clean_text(raw: str, lexicon: Lexicon | None = None) -> str:
+    """Return the cleaned, simplified text of a raw page, content line breaks kept."""
+    return clean_document(raw, lexicon or default_lexicon()).text
+
+
+def default_lexicon() -> Lexicon:
+    """Return the lexicon of the project's data/lexicon folder."""
+    from helpers.config import project_root
+
+    return Lexicon(project_root() / "data" / "lexicon")
+
+
+def read_raw(path: Path) -> str:
+    """Read a raw source file as text (UTF-8, with or without a byte-order mark)."""
+    from helpers.config import ProjectError
+
+    data = path.read_bytes()
+    if not data.strip():
+        raise ProjectError(f"{path}: file is empty; remove it and its row in sources.csv, or replace it")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ProjectError(f"{path}: not UTF-8 text (byte {error.start}); convert it to UTF-8") from error
+
+
+@dataclass
+class CleanCorpus:
+    """The cleaned texts of a corpus with the audit tables of the cleaning."""
+
+    texts: dict[str, str]
+    audit: "pd.DataFrame"
+    dropped: "pd.DataFrame"
+    meta: "pd.DataFrame"
+
+
+def clean_corpus(sources: dict[str, str], lexicon: Lexicon) -> CleanCorpus:
+    """Clean every source and tabulate characters removed per rule and lines dropped per reason."""
+    import pandas as pd
+
+    texts, audit, dropped, meta = {}, [], [], []
+    for source_id in sorted(sources):
+        result = clean_document(sources[source_id], lexicon)
+        texts[source_id] = result.text
+        for rule, count in sorted(result.removed_chars.items()):
+            if count:
+                audit.append([source_id, rule, count, 0])
+        reasons: dict[str, list[int]] = {}
+        for line_no, reason, line in result.dropped_lines:
+            dropped.append([source_id, line_no, reason, line])
+            reasons.setdefault(reason, []).append(len(line))
+        for reason, lengths in sorted(reasons.items()):
+            audit.append([source_id, f"line: {reason}", sum(lengths), len(lengths)])
+        meta.append([source_id, len(sources[source_id]), len(result.text.strip()), result.page_date, result.page_title])
+    return CleanCorpus(
+        texts=texts,
+        audit=pd.DataFrame(audit, columns=["source_id", "rule", "chars_removed", "lines_dropped"]),
+        dropped=pd.DataFrame(dropped, columns=["source_id", "line_no", "reason", "text"]),
+        meta=pd.DataFrame(meta, columns=["source_id", "raw_chars", "clean_chars", "page_date", "page_title"]),
+    )

@@ -1,0 +1,45 @@
+"""Write and read the pipeline's tables and texts atomically and deterministically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.config import ProjectError
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write bytes to path through a temporary file in the same folder, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write UTF-8 text atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_table(table: pd.DataFrame, path: Path, sort_by: list[str] | None = None) -> Path:
+    """Write a table as UTF-8 CSV, sorted when asked, without index, atomically."""
+    if sort_by:
+        table = table.sort_values(sort_by, kind="stable", ignore_index=True)
+    return write_text(path, table.to_csv(index=False, lineterminator="\n", float_format="%.6g"))
+
+
+def read_table(path: Path, stage: str) -> pd.DataFrame:
+    """Read a table an earlier stage wrote; missing file -> an error naming the stage to run."""
+    if not path.is_file():
+        raise ProjectError(f"{path}: not found; run the '{stage}' stage first (python -m helpers.pipeline --from {stage})")
+    return pd.read_csv(path, dtype={"source_id": str, "passage_id": str, "date": str, "first_date": str},
+                       keep_default_na=False)

@@ -141,7 +141,7 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
         label = META_LABEL.match(line)
         if label and not label.group(2) and index + 1 < len(cleaned):
             value = cleaned[index + 1]
-            if value and not META_LABEL.match(value) and len(value) <= 30:
+            if value and not META_LABEL.match(value) and len(value) <= 30 and not re.search("[。，；！？]", value):
                 if label.group(1) in {"时间", "发布时间", "发布日期", "日期"} and not result.page_date:
                     result.page_date = _month(value)
                 result.dropped_lines.append((index + 1, "metadata", line))

@@ -117,6 +117,8 @@ def table_rows(spans: list[tuple[int, int, str]], lexicon: Lexicon) -> tuple[lis
                 continues = not ends_cell and cursor + 1 < len(spans) and re.match(r"^[，,、；。]", spans[cursor + 1][2])
                 if not ends_cell and not continues and not cell_text:
                     break
+                if not cells and not cell_text and ends_cell and c_line.rstrip("| ").strip() in headers:
+                    break
                 used.add(cursor)
                 cell_start = c_start if cell_start is None else cell_start
                 row_start = cell_start if row_start is None else row_start

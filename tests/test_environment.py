@@ -28,7 +28,8 @@ def test_conda_environment_matches_pyproject(root):
     pip = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
     listed = _bounds(conda)
     assert "quarto" in listed, "environment.yml must provide Quarto"
-    mismatched = {name: (bound, wanted[name]) for name, bound in listed.items() if name in wanted and wanted[name] != bound}
+    mismatched = {name: (bound, wanted[name]) for name, bound in listed.items()
+                  if name in wanted and wanted[name] != bound}
     assert not mismatched, f"lower bounds differ from pyproject.toml: {mismatched}"
     assert any(line.startswith("-e .") for line in pip), "the pip section must install the project itself"
     python = next(item for item in conda if item.startswith("python"))

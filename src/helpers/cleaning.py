@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 import opencc
+import pandas as pd
 
 from helpers.lexicon import Lexicon
 
@@ -193,15 +194,13 @@ class CleanCorpus:
     """The cleaned texts of a corpus with the audit tables of the cleaning."""
 
     texts: dict[str, str]
-    audit: "pd.DataFrame"
-    dropped: "pd.DataFrame"
-    meta: "pd.DataFrame"
+    audit: pd.DataFrame
+    dropped: pd.DataFrame
+    meta: pd.DataFrame
 
 
 def clean_corpus(sources: dict[str, str], lexicon: Lexicon) -> CleanCorpus:
     """Clean every source and tabulate characters removed per rule and lines dropped per reason."""
-    import pandas as pd
-
     texts, audit, dropped, meta = {}, [], [], []
     for source_id in sorted(sources):
         result = clean_document(sources[source_id], lexicon)

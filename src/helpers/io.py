@@ -40,6 +40,8 @@ def write_table(table: pd.DataFrame, path: Path, sort_by: list[str] | None = Non
 def read_table(path: Path, stage: str) -> pd.DataFrame:
     """Read a table an earlier stage wrote; missing file -> an error naming the stage to run."""
     if not path.is_file():
-        raise ProjectError(f"{path}: not found; run the '{stage}' stage first (python -m helpers.pipeline --from {stage})")
+        raise ProjectError(
+            f"{path}: not found; run the '{stage}' stage first (python -m helpers.pipeline --from {stage})"
+        )
     return pd.read_csv(path, dtype={"source_id": str, "passage_id": str, "date": str, "first_date": str},
                        keep_default_na=False)

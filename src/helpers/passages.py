@@ -114,7 +114,8 @@ def table_rows(spans: list[tuple[int, int, str]], lexicon: Lexicon) -> tuple[lis
             while cursor < len(spans):
                 c_start, c_end, c_line = spans[cursor]
                 ends_cell = c_line.rstrip().endswith("|")
-                continues = not ends_cell and cursor + 1 < len(spans) and re.match(r"^[，,、；。]", spans[cursor + 1][2])
+                following = spans[cursor + 1][2] if cursor + 1 < len(spans) else ""
+                continues = not ends_cell and re.match(r"^[，,、；。]", following)
                 if not ends_cell and not continues and not cell_text:
                     break
                 if not cells and not cell_text and ends_cell and c_line.rstrip("| ").strip() in headers:

@@ -1,0 +1,78 @@
+"""The whole pipeline on the bundled corpus, report rendered: assertions on the real outputs."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from helpers.config import load_params
+from helpers.lexicon import Lexicon
+from helpers.pipeline import run_pipeline
+from helpers.render import check_outputs
+
+
+@pytest.fixture(scope="module")
+def bundled_run(root, tmp_path_factory):
+    """Run every stage on data/raw into a temporary folder and render the report."""
+    out = tmp_path_factory.mktemp("bundled_run")
+    params = load_params(root / "params.yaml") | {
+        "interim_dir": str(out / "interim"),
+        "processed_dir": str(out / "processed"),
+        "figures_dir": str(out / "figures"),
+        "build_dir": str(out / "build"),
+        "report_dir": str(out / "report"),
+    }
+    run_pipeline(params, root=root)
+    return out
+
+
+def read(out, name: str) -> pd.DataFrame:
+    """Read a processed table as strings."""
+    return pd.read_csv(out / "processed" / f"{name}.csv", dtype=str, keep_default_na=False)
+
+
+@pytest.mark.slow
+def test_passages_cover_most_provinces(bundled_run, lexicon: Lexicon):
+    passages = read(bundled_run, "passages")
+    provinces = set(passages.loc[passages["level"] == "province", "province"])
+    assert len(provinces) > 25
+    assert provinces <= set(lexicon.provinces["province"])
+    assert {"national", "province"} == set(passages["level"])
+    assert passages["date"].str.fullmatch(r"(\d{4}(-\d{2})?)?").all()
+
+
+@pytest.mark.slow
+def test_zhejiang_mentions_yiwangtongban(bundled_run):
+    mentions = read(bundled_run, "concept_mentions")
+    zhejiang = mentions[(mentions["province"] == "浙江") & (mentions["concept"] == "一网通办")]
+    assert zhejiang["count"].astype(int).sum() >= 3
+    variant = mentions[(mentions["concept"] == "一网统管") & (mentions["form"] == "一网通管")]
+    assert "浙江" in set(variant["province"])
+
+
+@pytest.mark.slow
+def test_report_files_hold_every_figure(bundled_run):
+    html, pdf = bundled_run / "report" / "report.html", bundled_run / "report" / "report.pdf"
+    assert html.stat().st_size > 100_000 and pdf.stat().st_size > 100_000
+    assert check_outputs(html, pdf) == []
+    page = html.read_text(encoding="utf-8")
+    figures = sorted(path.name for path in (bundled_run / "figures").glob("*.png"))
+    assert len(figures) >= 10
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', page)) == len(figures)
+    numbers = [int(n) for n in re.findall(r"Figure\s(\d+):", page)]
+    assert numbers == list(range(1, len(figures) + 1))
+    assert "@fig-" not in page and "??" not in page
+
+
+@pytest.mark.slow
+def test_pdf_text_has_chinese_and_every_figure(bundled_run):
+    from pypdf import PdfReader
+
+    reader = PdfReader(bundled_run / "report" / "report.pdf")
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    assert "一网通办" in text and "一网统管" in text
+    figures = len(list((bundled_run / "figures").glob("*.png")))
+    assert all(f"Figure {n}" in text for n in range(1, figures + 1))
+    assert len(reader.pages) >= 8

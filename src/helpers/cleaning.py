@@ -25,7 +25,15 @@ TONE_MARKS = re.compile("[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹ
 # Letters in parentheses right after a Chinese character: a pinyin reading or an English gloss. Stray ASCII
 # junk ($ & " ' < >) may sit inside. All-capital contents such as (APP) or (GDP) are acronyms and stay.
 ANNOTATION = re.compile(rf"(?<=[{HAN}])[ \t]*[(（]\s*([{PINYIN_LETTERS}$&\"'<>\s]+?)\s*[)）]")
-ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});|&(?:nbsp|amp|quot|lt|gt)\b")
+ENTITY_NAMES = "nbsp|ensp|emsp|amp|quot|apos|lt|gt|middot|ldquo|rdquo|lsquo|rsquo|mdash|ndash|hellip|copy|reg"
+ENTITY_NOISE = r"[<>$\"'`^]*"
+# An HTML entity, whole or broken: junk inside it, its '&' or its ';' lost.
+NOISY_NAMES = "|".join(ENTITY_NOISE.join(map(re.escape, name)) for name in ENTITY_NAMES.split("|"))
+ENTITY = re.compile(
+    rf"&{ENTITY_NOISE}(?:#\d{{2,6}}|#x[0-9a-fA-F]{{2,5}}|[a-zA-Z]{{2,8}});"
+    rf"|&{ENTITY_NOISE}(?:{NOISY_NAMES}){ENTITY_NOISE}(?![A-Za-z]);?"
+    rf"|(?<![A-Za-z])(?:{NOISY_NAMES}){ENTITY_NOISE};"
+)
 STRAY_ASCII = re.compile(r"[\"'&$<>`^\\]|\s*;(?=\s*[》”）)])")
 SPACE_NEAR_CJK = re.compile(rf"(?<=[{HAN}{CJK_PUNCT}])[ \t\u00a0\u3000]+|[ \t\u00a0\u3000]+(?=[{HAN}{CJK_PUNCT}])")
 HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
@@ -87,7 +95,11 @@ def clean_line(line: str, lexicon: Lexicon, tally: dict[str, int]) -> str:
     line = _count_sub(ENTITY, "", line, tally, "html_entities")
     if re.search(f"[{HAN}]", line) and not LINK.search(line):
         line = _count_sub(STRAY_ASCII, "", line, tally, "stray_ascii")
-    line = ANNOTATION.sub(lambda match: _annotation(match, tally), line)
+    for _ in range(3):  # a reading may follow a gloss: 的(of)(de)
+        annotated = ANNOTATION.sub(lambda match: _annotation(match, tally), line)
+        if annotated == line:
+            break
+        line = annotated
     line = _count_sub(SPACE_NEAR_CJK, "", line, tally, "spaces")
     line = re.sub(r"[ \t]{2,}", " ", line).strip()
     line = _converter().convert(line)

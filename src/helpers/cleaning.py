@@ -63,6 +63,7 @@ class CleaningResult:
     dropped_lines: list[tuple[int, str, str]] = field(default_factory=list)
     page_date: str = ""
     page_title: str = ""
+    excerpt: tuple[int, str, str] = (0, "", "")
 
 
 @cache
@@ -138,6 +139,7 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
     result = CleaningResult(text="")
     lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     cleaned = [clean_line(line, lexicon, result.removed_chars) for line in lines]
+    result.excerpt = before_after(lines, cleaned, lexicon)
     content = [line for line in cleaned if line and not boilerplate_reason(line, lexicon)]
     kept: list[str] = []
     seen: set[str] = set()
@@ -174,6 +176,21 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
         index += 1
     result.text = "\n".join(kept) + "\n"
     return result
+
+
+def before_after(raw_lines: list[str], cleaned: list[str], lexicon: Lexicon,
+                 width: int = 48) -> tuple[int, str, str]:
+    """Pick the content line that cleaning changed most; return its number and raw and cleaned openings."""
+    changed = [(len(raw) - len(clean), number) for number, (raw, clean) in enumerate(zip(raw_lines, cleaned), 1)
+               if len(clean) >= 20 and not boilerplate_reason(clean, lexicon) and raw.strip() != clean]
+    if not changed:
+        return 0, "", ""
+    number = max(changed)[1]
+    raw = raw_lines[number - 1]
+    balanced = [end for end in range(width, len(raw) + 1)
+                if raw[:end].count("(") + raw[:end].count("（") == raw[:end].count(")") + raw[:end].count("）")]
+    cut = next((end for end in balanced if len(clean_line(raw[:end], lexicon, {})) >= width), len(raw))
+    return number, raw[:cut].strip(), clean_line(raw[:cut], lexicon, {})
 
 
 def clean_text(raw: str, lexicon: Lexicon | None = None) -> str:
@@ -226,10 +243,12 @@ def clean_corpus(sources: dict[str, str], lexicon: Lexicon) -> CleanCorpus:
             reasons.setdefault(reason, []).append(len(line))
         for reason, lengths in sorted(reasons.items()):
             audit.append([source_id, f"line: {reason}", sum(lengths), len(lengths)])
-        meta.append([source_id, len(sources[source_id]), len(result.text.strip()), result.page_date, result.page_title])
+        meta.append([source_id, len(sources[source_id]), len(result.text.strip()), result.page_date,
+                     result.page_title, *result.excerpt])
     return CleanCorpus(
         texts=texts,
         audit=pd.DataFrame(audit, columns=["source_id", "rule", "chars_removed", "lines_dropped"]),
         dropped=pd.DataFrame(dropped, columns=["source_id", "line_no", "reason", "text"]),
-        meta=pd.DataFrame(meta, columns=["source_id", "raw_chars", "clean_chars", "page_date", "page_title"]),
+        meta=pd.DataFrame(meta, columns=["source_id", "raw_chars", "clean_chars", "page_date", "page_title",
+                                         "excerpt_line", "excerpt_raw", "excerpt_clean"]),
     )

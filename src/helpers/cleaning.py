@@ -181,7 +181,8 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
 def before_after(raw_lines: list[str], cleaned: list[str], lexicon: Lexicon,
                  width: int = 48) -> tuple[int, str, str]:
     """Pick the content line that cleaning changed most; return its number and raw and cleaned openings."""
-    changed = [(len(raw) - len(clean), number) for number, (raw, clean) in enumerate(zip(raw_lines, cleaned), 1)
+    pairs = enumerate(zip(raw_lines, cleaned, strict=True), 1)
+    changed = [(len(raw) - len(clean), number) for number, (raw, clean) in pairs
                if len(clean) >= 20 and not boilerplate_reason(clean, lexicon) and raw.strip() != clean]
     if not changed:
         return 0, "", ""

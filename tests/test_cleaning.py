@@ -59,6 +59,9 @@ def test_legitimate_content_is_kept(raw, expected, lexicon):
         ("規劃的(de)通(tōng)知(zhī) ₽®;》", "规划的通知》"),
         ("加快推进“互联网+政务服务”, 建设", "加快推进“互联网+政务服务”，建设"),
         ("依托 “津云政务云”搭建", "依托“津云政务云”搭建"),
+        ("規劃(2020—2025年(nián))", "规划（2020-2025年）"),
+        ("(2021年(nián)-2023年σσπ(nián))", "（2021年-2023年）"),
+        ("——政務服務", "——政务服务"),
     ],
 )
 def test_script_variants_entities_and_spacing(raw, expected, lexicon):

@@ -108,6 +108,7 @@ def clean_line(line: str, lexicon: Lexicon, tally: dict[str, int]) -> str:
         line = line.replace(variant, standard)
     line = NEAR_CJK_PUNCT.sub(lambda match: HALF_TO_FULL[match.group()], line)
     line = re.sub(r"\.{3,}|。{3,}", "…", line)
+    line = re.sub(r"(?<=[\d年])\s*[—–~～－]\s*(?=\d)", "-", line)  # numeric ranges: 2020—2022年 -> 2020-2022年
     line = re.sub(r"\s*\|\s*", " | ", line).strip()
     return _count_sub(re.compile(r"（\s*）|\(\s*\)"), "", line, tally, "empty_brackets")
 

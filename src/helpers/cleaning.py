@@ -107,6 +107,8 @@ def clean_line(line: str, lexicon: Lexicon, tally: dict[str, int]) -> str:
     for variant, standard in lexicon.variants:
         line = line.replace(variant, standard)
     line = NEAR_CJK_PUNCT.sub(lambda match: HALF_TO_FULL[match.group()], line)
+    if re.search(f"[{HAN}]", line):
+        line = line.replace("(", "（").replace(")", "）")
     line = re.sub(r"\.{3,}|。{3,}", "…", line)
     line = re.sub(r"(?<=[\d年])\s*[—–~～－]\s*(?=\d)", "-", line)  # numeric ranges: 2020—2022年 -> 2020-2022年
     line = re.sub(r"\s*\|\s*", " | ", line).strip()

@@ -31,7 +31,13 @@ STAGES: dict[str, str] = {
 REPORT_STAGE = "report"
 KERNEL = "python3"
 # Quiet kernel start-up chatter; keep IPython's history in memory so kernels never share a history file.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.hist_file=:memory:"]
+# Modules every stage imports. A kernel started ahead loads them while the previous stage runs; the expression
+# binds no name, so each notebook still needs (and has) its own imports.
+WARM_MODULES = ("helpers.figures", "helpers.io", "helpers.cleaning", "helpers.passages", "helpers.tokens",
+                "helpers.tfidf", "helpers.topics", "helpers.clusters", "helpers.convergence", "helpers.reporting")
+WARM_UP = f"[__import__(name) for name in {WARM_MODULES!r}] and None"
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.hist_file=:memory:",
+                    f"--IPKernelApp.exec_lines={[WARM_UP]!r}"]
 
 
 class StageError(Exception):

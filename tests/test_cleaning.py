@@ -62,6 +62,9 @@ def test_legitimate_content_is_kept(raw, expected, lexicon):
         ("規劃(2020—2025年(nián))", "规划（2020-2025年）"),
         ("(2021年(nián)-2023年σσπ(nián))", "（2021年-2023年）"),
         ("——政務服務", "——政务服务"),
+        ("二○三五年遠景目標", "二○三五年远景目标"),
+        ("完善7×24小時服務和(♠×hé)", "完善7×24小时服务和"),
+        ("數‰字†政※府", "数字政府"),
     ],
 )
 def test_script_variants_entities_and_spacing(raw, expected, lexicon):

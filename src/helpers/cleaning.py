@@ -16,9 +16,12 @@ HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef“”‘’…—《》"
 # Symbols that never belong to Chinese policy prose: Greek letters, arrows, mathematical operators, technical
 # and geometric symbols, dingbats, currency signs, letterlike symbols and Latin-1 signs (the middle dot · stays).
+# ○ (a zero in years such as 二○三五) stays, and so does × between digits (7×24小时).
 JUNK_SYMBOLS = re.compile(
-    "[\u0370-\u03ff\u2190-\u21ff\u2200-\u22ff\u2300-\u23ff\u25a0-\u25ff\u2600-\u26ff\u2700-\u27bf"
-    "\u20a0-\u20cf\u2100-\u214f\u2022\u00a2-\u00b6\u00b8-\u00bf\u00d7\u00f7]"
+    "(?<![0-9])\u00d7|\u00d7(?![0-9])|"
+    "[\u0370-\u03ff\u2190-\u21ff\u2200-\u22ff\u2300-\u23ff\u25a0-\u25ca\u25cc-\u25ff\u2600-\u26ff"
+    "\u2700-\u27bf\u20a0-\u20cf\u2100-\u214f\u2020\u2021\u2022\u2030\u2031\u203b\u203c\u2042"
+    "\u00a2-\u00b6\u00b8-\u00bf\u00f7]"
 )
 PINYIN_LETTERS = "a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
 TONE_MARKS = re.compile("[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]")

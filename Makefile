@@ -28,7 +28,7 @@ test: $(STAMP) ## Run the unit, notebook and end-to-end tests
 lab: $(STAMP) ## Open the notebooks in JupyterLab with the project's kernel
 	$(PY) -m pip install --quiet -e '.[dev,lab]'
 	$(PY) -m ipykernel install --sys-prefix --name digigov --display-name 'Python (digigov)' >/dev/null
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) notebooks
 
 clean: ## Delete every generated file (interim and processed data, figures, build, rendered report)
 	rm -rf build data/interim data/processed report/_output

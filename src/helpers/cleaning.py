@@ -213,16 +213,41 @@ def default_lexicon() -> Lexicon:
 
 
 def read_raw(path: Path) -> str:
-    """Read a raw source file as text (UTF-8, with or without a byte-order mark)."""
+    """Read a raw source as text: UTF-8 (with or without BOM), UTF-16 with BOM, or an encoding detected."""
     from helpers.config import ProjectError
 
     data = path.read_bytes()
     if not data.strip():
         raise ProjectError(f"{path}: file is empty; remove it and its row in sources.csv, or replace it")
+    return decode_document(data, path)
+
+
+def decode_document(data: bytes, path: Path) -> str:
+    """Decode a document's bytes, detecting the encoding; refuse binary files with the reason."""
+    import codecs
+
+    from charset_normalizer import from_bytes
+
+    from helpers.config import ProjectError
+
+    if data.startswith(b"%PDF"):
+        raise ProjectError(f"{path}: is a PDF, not text; extract its text to a UTF-8 .txt file first")
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    if b"\x00" in data:
+        raise ProjectError(f"{path}: looks like a binary file, not text; save the page as UTF-8 text")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ProjectError(f"{path}: not UTF-8 text (byte {error.start}); convert it to UTF-8") from error
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        best = from_bytes(data).best()
+        if best is None or best.encoding in ("utf_8", "ascii"):
+            raise ProjectError(f"{path}: not text in any encoding we can tell; save it as UTF-8 text") from None
+        text = str(best)
+    if "\x00" in text or sum(not char.isprintable() and char not in "\n\r\t" for char in text) > len(text) / 20:
+        raise ProjectError(f"{path}: looks like a binary file, not text; save the page as UTF-8 text")
+    return text
 
 
 @dataclass

@@ -17,6 +17,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from helpers.config import ProjectError, load_params, parse_override, project_root, resolve
+from helpers.validate import validate_corpus, validate_params
 
 # The stages of the pipeline, in the order they run, with their notebooks (relative to the project root).
 STAGES: dict[str, str] = {
@@ -260,6 +261,9 @@ def run_pipeline(params: dict[str, Any], stages: list[str] | None = None, render
     for stage in stages:
         if not stage_notebook(stage, root).is_file():
             raise ProjectError(f"{STAGES[stage]}: notebook of stage {stage} not found")
+    validate_params(params, root)
+    if "clean" in stages and "raw_dir" in params:
+        validate_corpus(resolve(params["raw_dir"], root))
     width = max(map(len, STAGES))
     executed: dict[str, Path] = {}
     started = time.perf_counter()

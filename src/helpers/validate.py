@@ -1,0 +1,75 @@
+"""Check the corpus and the parameters before any notebook runs; every refusal is one actionable line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from helpers.config import ProjectError, resolve
+
+STAGE_NAMES = ("clean", "passages", "tfidf", "topics", "clusters", "convergence", "report")
+CLUSTER_INPUTS = ("topics", "tfidf")
+PATH_PARAMS = ("raw_dir", "lexicon_dir", "interim_dir", "processed_dir", "figures_dir", "build_dir", "report_dir")
+
+
+def _whole(minimum: int) -> Callable[[Any], str]:
+    """A check that a value is a whole number of at least `minimum`."""
+    def check(value: Any) -> str:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+        return "" if ok else f"must be a whole number of at least {minimum}"
+    return check
+
+
+def _document_frequency(value: Any) -> str:
+    """min_df/max_df: a count of at least 1, or a share between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "must be a number: a count of documents (1, 2, …) or a share (0 < share <= 1)"
+    if isinstance(value, int) and value >= 1 or isinstance(value, float) and 0 < value <= 1:
+        return ""
+    return "must be a count of documents of at least 1 or a share between 0 and 1"
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    """A check that a value is one of the options."""
+    return lambda value: "" if value in options else f"must be one of {', '.join(options)}"
+
+
+def _names(value: Any) -> str:
+    """A non-empty list of names."""
+    ok = isinstance(value, list) and value and all(isinstance(item, str) and item for item in value)
+    return "" if ok else "must be a list of names, e.g. [一网通办, 一网统管]"
+
+
+CHECKS: dict[str, Callable[[Any], str]] = {
+    "min_passage_chars": _whole(1), "min_token_chars": _whole(1), "top_terms": _whole(1),
+    "n_topics": _whole(2), "topic_top_words": _whole(2), "seed": _whole(0), "n_clusters": _whole(2),
+    "min_province_chars": _whole(0), "min_df": _document_frequency, "max_df": _document_frequency,
+    "cluster_input": _choice(CLUSTER_INPUTS), "focus_concepts": _names,
+}
+
+
+def validate_params(params: dict[str, Any], root: Path | None = None) -> None:
+    """Check types and ranges of the known parameters and that the input folders exist."""
+    for name, check in CHECKS.items():
+        if name in params:
+            problem = check(params[name])
+            if problem:
+                raise ProjectError(f"parameter {name}={params[name]!r}: {problem} (params.yaml or -p {name}=…)")
+    min_df, max_df = params.get("min_df"), params.get("max_df")
+    if isinstance(min_df, float) and isinstance(max_df, float) and min_df > max_df:
+        raise ProjectError(f"parameters min_df={min_df} and max_df={max_df}: min_df must not exceed max_df")
+    for name in PATH_PARAMS:
+        if name in params and not isinstance(params[name], str | Path):
+            raise ProjectError(f"parameter {name}={params[name]!r}: must be a folder path")
+    for name in ("raw_dir", "lexicon_dir"):
+        if name in params and not resolve(params[name], root).is_dir():
+            raise ProjectError(f"parameter {name}={params[name]!r}: folder not found; give an existing folder")
+
+
+def validate_corpus(raw_dir: Path) -> list[str]:
+    """Read the manifest and decode every document; return warnings, raise on the first refusal."""
+    from helpers.corpus import load_manifest, read_sources
+
+    read_sources(raw_dir, load_manifest(raw_dir))
+    return []

@@ -9,10 +9,8 @@ from helpers.config import load_params
 from helpers.pipeline import run_pipeline
 
 
-@pytest.fixture(scope="module")
-def fixture_run(root, tmp_path_factory):
-    """Run all stages (without rendering) on the fixture corpus into a temporary folder."""
-    out = tmp_path_factory.mktemp("fixture_run")
+def run_on_fixture(root, out):
+    """Run all stages (without rendering) on the fixture corpus into the folder out."""
     params = load_params(root / "params.yaml") | {
         "raw_dir": str(root / "tests" / "fixtures" / "corpus"),
         "interim_dir": str(out / "interim"),
@@ -26,8 +24,26 @@ def fixture_run(root, tmp_path_factory):
         "max_df": 0.9,
         "min_province_chars": 40,
     }
-    written = run_pipeline(params, render=False, root=root)
-    return out, written
+    return run_pipeline(params, render=False, root=root)
+
+
+@pytest.fixture(scope="module")
+def fixture_run(root, tmp_path_factory):
+    """The folder and written notebooks of one run on the fixture corpus."""
+    out = tmp_path_factory.mktemp("fixture_run")
+    return out, run_on_fixture(root, out)
+
+
+@pytest.mark.slow
+def test_two_runs_give_identical_tables_and_figures(root, fixture_run, tmp_path):
+    first, _ = fixture_run
+    run_on_fixture(root, tmp_path)
+    for folder in ["interim", "processed", "figures"]:
+        files = sorted(path.relative_to(first / folder) for path in (first / folder).rglob("*") if path.is_file())
+        assert files == sorted(path.relative_to(tmp_path / folder)
+                               for path in (tmp_path / folder).rglob("*") if path.is_file())
+        for name in files:
+            assert (first / folder / name).read_bytes() == (tmp_path / folder / name).read_bytes(), name
 
 
 @pytest.mark.slow

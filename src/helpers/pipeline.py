@@ -69,12 +69,10 @@ class TrackedKernelManager(AsyncKernelManager):
         return kernel_client
 
 
-async def shut_down(kernel: AsyncKernelManager, kill: bool) -> None:
-    """Stop a kernel without interrupting it (asked to exit, or terminated) and free its resources."""
-    if kill:
+async def reap(kernel: AsyncKernelManager, terminate: bool) -> None:
+    """Wait for a kernel to exit (terminated first if asked, killed if it lingers) and free its resources."""
+    if terminate:
         await kernel.signal_kernel(signal.SIGTERM)
-    else:
-        await kernel.request_shutdown()
     await kernel.finish_shutdown()
     await kernel.cleanup_resources()
 
@@ -85,6 +83,7 @@ class KernelPool:
     def __init__(self, cwd: Path):
         self.cwd = cwd
         self.kernels: list[TrackedKernelManager] = []
+        self.exiting: list[TrackedKernelManager] = []
 
     def start(self) -> TrackedKernelManager:
         """Launch a new kernel in the project root without waiting for it to be ready."""
@@ -93,17 +92,25 @@ class KernelPool:
         self.kernels.append(kernel)
         return kernel
 
-    def stop(self, kernel: TrackedKernelManager, kill: bool = False) -> None:
-        """Close the kernel's clients and stop the kernel: asked to exit when idle, else terminated."""
+    def stop(self, kernel: TrackedKernelManager) -> None:
+        """Close an idle kernel's clients and ask it to exit; reap the kernels asked before, exited by now."""
+        for earlier in self.exiting:
+            run_sync(reap)(earlier, terminate=False)
         self.kernels.remove(kernel)
         for kernel_client in kernel.clients:
             kernel_client.stop_channels()
-        run_sync(shut_down)(kernel, kill)
+        run_sync(kernel.request_shutdown)()
+        self.exiting = [kernel]
 
     def close(self) -> None:
-        """Terminate the kernels still running: started ahead, or of a stage that did not finish."""
-        for kernel in list(self.kernels):
-            self.stop(kernel, kill=True)
+        """Reap the kernels asked to exit; terminate the others (started ahead, or of an unfinished stage)."""
+        for kernel in self.exiting:
+            run_sync(reap)(kernel, terminate=False)
+        for kernel in self.kernels:
+            for kernel_client in kernel.clients:
+                kernel_client.stop_channels()
+            run_sync(reap)(kernel, terminate=True)
+        self.exiting, self.kernels = [], []
 
 
 def cancel_pending_tasks() -> None:

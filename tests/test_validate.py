@@ -81,3 +81,14 @@ def test_command_line_refusal_is_one_line_with_status_2(root, tmp_path):
     assert result.stderr.count("\n") == 1 and "a.txt: file is empty" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "interim").exists()
+
+
+def test_another_corpus_writes_to_its_own_folders(root):
+    from helpers.pipeline import separate_outputs
+
+    defaults = {"raw_dir": "data/raw", "interim_dir": "data/interim", "processed_dir": "data/processed",
+                "figures_dir": "figures", "build_dir": "build", "report_dir": "report/_output"}
+    other = separate_outputs(defaults, defaults | {"raw_dir": "/home/me/pages", "figures_dir": "my/figures"})
+    assert other["processed_dir"] == "runs/pages/processed" and other["report_dir"] == "runs/pages/report"
+    assert other["figures_dir"] == "my/figures"
+    assert separate_outputs(defaults, dict(defaults)) == defaults

@@ -70,6 +70,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                                              "second": "notebooks/second.ipynb",
                                              "report": "report/report.ipynb"})
     monkeypatch.setattr(pipeline, "project_root", lambda: tmp_path)
+    # The tiny notebooks import no helper module: start their kernels without the warm-up imports.
+    monkeypatch.setattr(pipeline, "KERNEL_ARGUMENTS",
+                        [arg for arg in pipeline.KERNEL_ARGUMENTS if not arg.startswith("--IPKernelApp.exec_lines")])
     return tmp_path
 
 

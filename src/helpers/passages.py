@@ -36,22 +36,22 @@ class Passage:
     title: str = ""
 
 
-def month_of(text: str) -> str:
-    """Return the first date in text as YYYY-MM, or YYYY when no month is given, or ''."""
-    match = DATE.search(text)
+def year_month(match: re.Match[str] | None) -> str:
+    """Format a (year, month) date match as YYYY-MM, or YYYY when the month is missing or invalid, or ''."""
     if not match:
         return ""
     year, month = match.group(1), match.group(2)
     return f"{year}-{int(month):02d}" if month and 1 <= int(month) <= 12 else year
+
+
+def month_of(text: str) -> str:
+    """Return the first date in text as YYYY-MM, or YYYY when no month is given, or ''."""
+    return year_month(DATE.search(text))
 
 
 def leading_date(sentence: str) -> str:
     """Return the date a sentence opens with (e.g. 2021年3月15日，X省发布…) as YYYY-MM or YYYY."""
-    match = LEADING_DATE.match(sentence)
-    if not match:
-        return ""
-    year, month = match.group(1), match.group(2)
-    return f"{year}-{int(month):02d}" if month and 1 <= int(month) <= 12 else year
+    return year_month(LEADING_DATE.match(sentence))
 
 
 def line_spans(text: str) -> list[tuple[int, int, str]]:

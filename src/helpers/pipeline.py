@@ -168,7 +168,23 @@ def apply_overrides(params: dict[str, Any], overrides: list[str], root: Path, so
             raise ProjectError(f"-p {name}: unknown parameter; it is neither in {source} "
                                "nor declared by a notebook (see --list)")
         merged[name] = value
-    return merged
+    return separate_outputs(params, merged)
+
+
+OUTPUT_FOLDERS = {"interim_dir": "interim", "processed_dir": "processed", "figures_dir": "figures",
+                  "build_dir": "build", "report_dir": "report"}
+
+
+def separate_outputs(defaults: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Send another corpus's outputs to runs/<corpus folder name>/, unless its output folders were given."""
+    if params.get("raw_dir") == defaults.get("raw_dir"):
+        return params
+    corpus = Path(str(params["raw_dir"])).resolve().name or "corpus"
+    separated = dict(params)
+    for name, folder in OUTPUT_FOLDERS.items():
+        if params.get(name) == defaults.get(name):
+            separated[name] = f"runs/{corpus}/{folder}"
+    return separated
 
 
 def param_path(params: dict[str, Any], name: str, root: Path) -> Path:

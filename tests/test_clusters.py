@@ -6,8 +6,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.clusters import cluster_provinces, number_clusters, province_profiles, province_sizes
+from helpers.clusters import (
+    best_n_clusters,
+    bootstrap_stability,
+    cluster_provinces,
+    number_clusters,
+    projection,
+    province_profiles,
+    province_sizes,
+    silhouette_by_k,
+    stratified_resample,
+    tfidf_profile_fn,
+    topic_profile_fn,
+)
 from helpers.config import ProjectError
+from helpers.tfidf import province_documents
 
 TRANSPORT = ["北京", "天津", "河北", "山西"]
 HEALTH = ["浙江", "江苏", "上海"]
@@ -95,3 +108,118 @@ def test_bad_n_clusters_is_named(n_clusters):
     profile = province_profiles("topics", topic_shares(), pd.DataFrame(), min_df=1, max_df=1.0)
     with pytest.raises(ProjectError, match="n_clusters"):
         cluster_provinces(profile, n_clusters=n_clusters, sizes=sizes())
+
+
+GROUP_A = ["北京", "天津", "河北", "山西", "辽宁", "吉林"]
+GROUP_B = ["浙江", "江苏", "上海", "安徽", "福建", "江西"]
+
+
+def passage_shares(separated: bool, seed: int = 0) -> pd.DataFrame:
+    """Three passages per province with topic shares: two clear groups, or random shares; plus the nation."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for province in GROUP_A + GROUP_B + ["全国"]:
+        for number in range(3):
+            if separated:
+                centre = [0.8, 0.1, 0.1] if province in GROUP_A else [0.1, 0.8, 0.1]
+                shares = np.array(centre) + rng.uniform(-0.05, 0.05, 3)
+            else:
+                shares = rng.dirichlet([1.0, 1.0, 1.0])
+            shares = shares / shares.sum()
+            rows.append([f"{province}-{number}", province, int(rng.integers(100, 300)), *shares])
+    return pd.DataFrame(rows, columns=["passage_id", "province", "n_chars", "T1", "T2", "T3"])
+
+
+def passages_of(shares: pd.DataFrame) -> pd.DataFrame:
+    """Return passages (passage_id, province, text) of the sizes given in the shares table."""
+    return shares.assign(text=["字" * size for size in shares["n_chars"]])[["passage_id", "province", "text"]]
+
+
+def test_topic_profile_weights_passages_by_length_and_leaves_out_the_nation():
+    shares = passage_shares(separated=True)
+    profile = topic_profile_fn(shares)(passages_of(shares))
+    assert profile["province"].tolist() == sorted(GROUP_A + GROUP_B)
+    beijing = shares[shares["province"] == "北京"]
+    expected = beijing[["T1", "T2", "T3"]].mul(beijing["n_chars"], axis=0).sum() / beijing["n_chars"].sum()
+    assert profile.set_index("province").loc["北京"].to_numpy() == pytest.approx(expected.to_numpy())
+    doubled = topic_profile_fn(shares)(passages_of(shares).iloc[[0, 0, 1]])
+    assert doubled["province"].tolist() == ["北京"]
+
+
+def test_tfidf_profile_matches_province_profiles_and_accepts_repeated_passages():
+    passages = pd.DataFrame({"passage_id": ["1", "2", "3", "4"], "province": ["北京", "北京", "浙江", "全国"],
+                             "level": ["province", "province", "province", "national"],
+                             "text": ["交通", "道路", "医疗", "政务"]})
+    tokens = pd.DataFrame({"passage_id": ["1", "2", "3", "4"], "tokens": ["交通", "道路", "医疗 道路", "政务"]})
+    expected = province_profiles("tfidf", pd.DataFrame(), province_documents(passages, tokens), 1, 1.0)
+    profile_fn = tfidf_profile_fn(tokens, 1, 1.0)
+    pd.testing.assert_frame_equal(profile_fn(passages), expected)
+    repeated = profile_fn(passages.iloc[[0, 0, 2, 3]])
+    assert list(repeated.columns) == ["province", "交通", "医疗", "道路"]
+    assert repeated.loc[0, "道路"] == 0 and repeated.loc[1, "道路"] > 0
+
+
+def test_resampling_keeps_every_province_and_its_passage_count():
+    shares = passage_shares(separated=True)
+    drawn = stratified_resample(passages_of(shares), np.random.default_rng(1))
+    assert drawn["province"].value_counts().to_dict() == shares["province"].value_counts().to_dict()
+    assert (drawn["passage_id"].str.split("-").str[0] == drawn["province"]).all()
+    assert drawn["passage_id"].duplicated().any()
+
+
+def group_sizes(shares: pd.DataFrame) -> pd.DataFrame:
+    """Sizes of the constructed provinces; none is thin."""
+    return province_sizes(passages_of(shares), min_province_chars=50)
+
+
+def test_silhouette_picks_two_separated_groups():
+    shares = passage_shares(separated=True)
+    profile = topic_profile_fn(shares)(passages_of(shares))
+    table = silhouette_by_k(profile, group_sizes(shares), range(2, 7))
+    assert table["n_clusters"].tolist() == [2, 3, 4, 5, 6]
+    assert best_n_clusters(table) == 2
+    assert table.set_index("n_clusters").loc[2, "silhouette"] > 0.8
+    with pytest.raises(ProjectError, match="n_clusters"):
+        silhouette_by_k(profile, group_sizes(shares), [2, 12])
+
+
+def test_ties_in_silhouette_go_to_fewer_clusters():
+    assert best_n_clusters(pd.DataFrame({"n_clusters": [2, 3, 4], "silhouette": [0.3, 0.5, 0.5]})) == 3
+
+
+def test_bootstrap_keeps_separated_groups_together():
+    shares = passage_shares(separated=True)
+    replicates, provinces = bootstrap_stability(passages_of(shares), topic_profile_fn(shares), 2, 30, 7,
+                                                group_sizes(shares))
+    assert replicates["replicate"].tolist() == list(range(1, 31))
+    assert replicates["ari"].to_numpy() == pytest.approx(np.ones(30))
+    assert provinces["stability"].to_numpy() == pytest.approx(np.ones(12))
+    # equal sizes: numbered by the first name, and 上 sorts before 北
+    assert provinces.groupby("cluster")["province"].agg(set).to_dict() == {1: set(GROUP_B), 2: set(GROUP_A)}
+
+
+def test_bootstrap_of_random_profiles_is_unstable_and_reproducible():
+    shares = passage_shares(separated=False, seed=3)
+    arguments = (passages_of(shares), topic_profile_fn(shares), 3, 20)
+    replicates, provinces = bootstrap_stability(*arguments, 11, group_sizes(shares))
+    assert replicates["ari"].mean() < 0.5
+    assert provinces["stability"].mean() < 0.8
+    again = bootstrap_stability(*arguments, 11, group_sizes(shares))
+    pd.testing.assert_frame_equal(replicates, again[0])
+    pd.testing.assert_frame_equal(provinces, again[1])
+    other = bootstrap_stability(*arguments, 12, group_sizes(shares))[0]
+    assert not np.allclose(replicates["ari"], other["ari"])
+
+
+def test_projection_separates_the_groups_with_a_fixed_orientation():
+    shares = passage_shares(separated=True)
+    profile = topic_profile_fn(shares)(passages_of(shares))
+    points = projection(profile, seed=1)
+    assert list(points.columns) == ["province", "x", "y"]
+    assert points["province"].tolist() == sorted(GROUP_A + GROUP_B)
+    x = points.set_index("province")["x"]
+    assert (np.sign(x[GROUP_A]).nunique(), np.sign(x[GROUP_B]).nunique()) == (1, 1)
+    assert np.sign(x[GROUP_A].iloc[0]) != np.sign(x[GROUP_B].iloc[0])
+    pd.testing.assert_frame_equal(points, projection(profile.sample(frac=1, random_state=2), seed=1))
+    assert points["x"].var() > points["y"].var()
+    assert points[["x", "y"]].sum().to_numpy() == pytest.approx([0.0, 0.0], abs=1e-12)

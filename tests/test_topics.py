@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 from helpers.config import ProjectError
-from helpers.topics import fit_topics
+from helpers.topics import (
+    best_n_topics,
+    exclusivity,
+    fit_topics,
+    matched_cosines,
+    npmi_coherence,
+    select_n_topics,
+    topic_stability,
+)
 
 TRANSPORT = ["交通", "道路", "公交", "地铁", "车辆", "出行", "停车", "高速"]
 HEALTH = ["医疗", "医院", "医保", "健康", "药品", "诊疗", "病历", "卫生"]
@@ -81,3 +89,70 @@ def test_bad_n_topics_is_named(n_topics):
     passages, tokens = two_vocabulary_corpus()
     with pytest.raises(ProjectError, match="n_topics"):
         fit_topics(passages, tokens, n_topics=n_topics, seed=1, min_df=2, max_df=0.9, top_words=5)
+
+
+def test_passage_shares_sum_to_one_and_rebuild_the_province_shares(result):
+    shares = result.passage_shares
+    assert list(shares.columns) == ["passage_id", "province", "n_chars", "T1", "T2"]
+    assert shares[["T1", "T2"]].sum(axis=1).to_numpy() == pytest.approx(np.ones(26))
+    beijing = shares[shares["province"] == "北京"]
+    rebuilt = (beijing[["T1", "T2"]].mul(beijing["n_chars"], axis=0).sum() / beijing["n_chars"].sum()).to_numpy()
+    expected = result.province_topics[result.province_topics["province"] == "北京"]["share"].to_numpy()
+    assert rebuilt == pytest.approx(expected)
+
+
+def test_npmi_is_one_for_words_always_together_zero_for_independent_and_minus_one_for_never():
+    passages = [{"甲", "乙", "丙"}, {"甲", "乙"}, {"丙", "丁"}, {"丁"}]
+    # 甲/乙 always together (NPMI 1); 丙/丁 independent (p=1/2 each, joint 1/4: NPMI 0); 甲/丁 never (-1)
+    scores = npmi_coherence([["甲", "乙"], ["丙", "丁"], ["甲", "丁"]], passages)
+    assert scores == pytest.approx([1.0, 0.0, -1.0], abs=1e-9)
+    assert npmi_coherence([["甲", "乙", "丁"]], passages) == pytest.approx([(1 - 1 - 1) / 3], abs=1e-9)
+
+
+def test_exclusivity_is_the_mean_share_of_each_top_word_across_topics():
+    components = np.array([[3.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    # distributions [.75, .25, 0] and [0, .5, .5]; word 1 belongs 1/3 to topic 1 and 2/3 to topic 2
+    assert exclusivity(components, 2) == pytest.approx([(1 + 1 / 3) / 2, (2 / 3 + 1) / 2])
+    assert exclusivity(components, 1) == pytest.approx([1.0, 2 / 3])
+
+
+def test_matching_pairs_topics_whatever_their_order():
+    first = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.5, 0.5, 0.0]])
+    assert matched_cosines(first, first[[2, 0, 1]] * 3) == pytest.approx([1.0, 1.0, 1.0])
+    assert matched_cosines(first[:2], np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])) == pytest.approx(
+        [1.0, np.sqrt(0.5)])
+
+
+def test_two_topics_are_stable_across_random_starts():
+    passages, tokens = two_vocabulary_corpus()
+    table = topic_stability(passages, tokens, 2, [5, 1, 3, 2], min_df=2, max_df=0.9)
+    assert list(zip(table["seed_a"], table["seed_b"], strict=True)) == [(1, 2), (1, 3), (1, 5), (2, 3),
+                                                                         (2, 5), (3, 5)]
+    assert table["min_cosine"].gt(0.9).all()
+    again = topic_stability(passages, tokens, 2, [1, 2, 3, 5], min_df=2, max_df=0.9)
+    pd.testing.assert_frame_equal(table, again)
+
+
+def test_one_seed_is_refused():
+    passages, tokens = two_vocabulary_corpus()
+    with pytest.raises(ProjectError, match="seeds"):
+        topic_stability(passages, tokens, 2, [4, 4], min_df=2, max_df=0.9)
+
+
+def test_two_vocabularies_give_two_topics_by_the_combined_score():
+    passages, tokens = two_vocabulary_corpus()
+    selection = select_n_topics(passages, tokens, range(2, 6), [1, 2, 3, 4, 5], min_df=2, max_df=0.9,
+                                top_words=6)
+    assert selection["n_topics"].tolist() == [2, 3, 4, 5]
+    assert best_n_topics(selection) == 2
+    two = selection.set_index("n_topics").loc[2]
+    assert two["stability"] > 0.9 and two["exclusivity"] > 0.99
+    assert selection["exclusivity"].is_monotonic_decreasing
+    assert selection["score"].between(0, 1).all() and selection["score"].iloc[-1] < 0.5
+    again = select_n_topics(passages, tokens, [5, 4, 3, 2], [5, 4, 3, 2, 1], min_df=2, max_df=0.9, top_words=6)
+    pd.testing.assert_frame_equal(selection, again)
+
+
+def test_ties_in_score_go_to_fewer_topics():
+    selection = pd.DataFrame({"n_topics": [3, 4, 5], "score": [0.5, 0.8, 0.8]})
+    assert best_n_topics(selection) == 4

@@ -1,11 +1,19 @@
-"""Topic model: NMF on passage-level TF-IDF, with topic shares per passage, province and corpus."""
+"""Topic model: NMF on passage-level TF-IDF, with topic shares per passage, province and corpus.
+
+Also the diagnostics used to choose the number of topics: NPMI coherence, exclusivity and the stability of
+topics across random starts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
 
 from helpers.config import ProjectError
@@ -16,12 +24,16 @@ LABEL_WORDS = 3
 
 @dataclass
 class TopicResult:
-    """The four tables of one topic model, each as in the schema of the file of the same name."""
+    """The four tables of one topic model (schemas of the files of the same name) and every passage's shares.
+
+    passage_shares has passage_id, province, n_chars and one column T1..Tk per topic (each row sums to 1).
+    """
 
     topic_terms: pd.DataFrame
     topics: pd.DataFrame
     passage_topics: pd.DataFrame
     province_topics: pd.DataFrame
+    passage_shares: pd.DataFrame
 
 
 def check_n_topics(n_topics: int, n_passages: int, n_terms: int | None = None) -> None:
@@ -39,13 +51,7 @@ def check_n_topics(n_topics: int, n_passages: int, n_terms: int | None = None) -
 def fit_topics(passages: pd.DataFrame, tokens: pd.DataFrame, n_topics: int, seed: int, min_df: float,
                max_df: float, top_words: int) -> TopicResult:
     """Fit NMF topics, numbered by corpus share (largest first); passages without any term are left out."""
-    table = passages[["passage_id", "province", "text"]].merge(
-        tokens[["passage_id", "tokens"]], on="passage_id", how="inner", validate="one_to_one")
-    table = table.sort_values("passage_id", ignore_index=True)
-    check_n_topics(n_topics, len(table))
-    matrix, vocabulary = fit_tfidf(table["tokens"].fillna("").tolist(), min_df, max_df)
-    has_terms = np.asarray(matrix.getnnz(axis=1) > 0)
-    matrix, table = matrix[has_terms], table.loc[has_terms].reset_index(drop=True)
+    table, matrix, vocabulary = passage_matrix(passages, tokens, min_df, max_df)
     check_n_topics(n_topics, matrix.shape[0], matrix.shape[1])
     model = NMF(n_components=n_topics, init="nndsvda", random_state=seed, max_iter=1000)
     weights = model.fit_transform(matrix)
@@ -70,7 +76,22 @@ def fit_topics(passages: pd.DataFrame, tokens: pd.DataFrame, n_topics: int, seed
         "weight": shares[np.arange(len(shares)), dominant],
     })
     province_topics = province_shares(table["province"], n_chars, shares)
-    return TopicResult(topic_terms, topics, passage_topics, province_topics)
+    passage_shares = pd.concat([
+        table[["passage_id", "province"]].assign(n_chars=n_chars.astype(int)),
+        pd.DataFrame(shares, columns=[f"T{topic}" for topic in topic_numbers]),
+    ], axis=1)
+    return TopicResult(topic_terms, topics, passage_topics, province_topics, passage_shares)
+
+
+def passage_matrix(passages: pd.DataFrame, tokens: pd.DataFrame, min_df: float,
+                   max_df: float) -> tuple[pd.DataFrame, sparse.csr_matrix, list[str]]:
+    """Return the passages with at least one term (sorted by passage_id), their TF-IDF matrix and its terms."""
+    table = passages[["passage_id", "province", "text"]].merge(
+        tokens[["passage_id", "tokens"]], on="passage_id", how="inner", validate="one_to_one")
+    table = table.sort_values("passage_id", ignore_index=True)
+    matrix, vocabulary = fit_tfidf(table["tokens"].fillna("").tolist(), min_df, max_df)
+    has_terms = np.asarray(matrix.getnnz(axis=1) > 0)
+    return table.loc[has_terms].reset_index(drop=True), matrix[has_terms], vocabulary
 
 
 def term_table(components: np.ndarray, vocabulary: list[str], top_words: int) -> pd.DataFrame:
@@ -93,3 +114,150 @@ def province_shares(provinces: pd.Series, n_chars: np.ndarray, shares: np.ndarra
     sums = sums.div(sums.sum(axis=1), axis=0)
     table = sums.rename_axis(index="province", columns="topic").stack().rename("share").reset_index()
     return table.sort_values(["province", "topic"], ignore_index=True)
+
+
+def top_word_indices(components: np.ndarray, top_words: int) -> np.ndarray:
+    """Return each topic's top_words column indices, highest weight first, ties by column (= term) order."""
+    if top_words < 1:
+        raise ProjectError(f"topic_top_words={top_words!r}: must be at least 1")
+    order = np.lexsort((np.broadcast_to(np.arange(components.shape[1]), components.shape), -components))
+    return order[:, :min(top_words, components.shape[1])]
+
+
+def presence_npmi(presence: sparse.csr_matrix, word_indices: np.ndarray, epsilon: float = 1e-12) -> np.ndarray:
+    """Return the mean NPMI over word pairs of each row of word_indices, from passage-by-word presence.
+
+    NPMI(a, b) = log((p_ab + eps) / (p_a p_b)) / -log(p_ab + eps) with document probabilities; a pair that
+    never co-occurs scores -1 and one present in every passage +1. Rows with fewer than two words give NaN.
+    """
+    n_documents = presence.shape[0]
+    used = np.unique(word_indices)
+    columns = presence[:, used].astype(float)
+    document_share = np.asarray(columns.sum(axis=0)).ravel() / n_documents
+    joint = (columns.T @ columns).toarray() / n_documents
+    with np.errstate(divide="ignore", invalid="ignore"):
+        npmi = np.log((joint + epsilon) / np.outer(document_share, document_share)) / -np.log(joint + epsilon)
+    npmi = np.where(joint <= 0, -1.0, np.where(joint >= 1, 1.0, npmi))
+    local = np.searchsorted(used, word_indices)
+    first, second = np.triu_indices(word_indices.shape[1], k=1)
+    if len(first) == 0:
+        return np.full(word_indices.shape[0], np.nan)
+    return npmi[local[:, first], local[:, second]].mean(axis=1)
+
+
+def npmi_coherence(topic_terms_top_words: list[list[str]],
+                   passage_token_sets: Sequence[Iterable[str]]) -> list[float]:
+    """Return each topic's mean NPMI over pairs of its top words, co-occurrence counted per passage."""
+    words = sorted({word for topic in topic_terms_top_words for word in topic})
+    lengths = {len(topic) for topic in topic_terms_top_words}
+    if len(lengths) > 1:
+        raise ProjectError("npmi_coherence: every topic needs the same number of top words (topic_top_words)")
+    if not words or not passage_token_sets:
+        raise ProjectError("npmi_coherence: no top words or no passages; check topic_terms.csv and tokens.csv")
+    column = {word: index for index, word in enumerate(words)}
+    rows, columns = [], []
+    for row, tokens in enumerate(passage_token_sets):
+        present = sorted({column[token] for token in tokens if token in column})
+        rows += [row] * len(present)
+        columns += present
+    presence = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)),
+                                 shape=(len(passage_token_sets), len(words)))
+    indices = np.array([[column[word] for word in topic] for topic in topic_terms_top_words])
+    return presence_npmi(presence, indices).tolist()
+
+
+def exclusivity(components: np.ndarray, top_words: int) -> list[float]:
+    """Return each topic's mean exclusivity over its top words: the word's weight share across topics.
+
+    Each topic's word weights are first made a distribution (beta); a word's exclusivity to topic k is
+    beta[k, w] / sum_j beta[j, w]. This is the exclusivity half of stm's FREX with weight 1 on exclusivity,
+    taken as the raw share rather than its ECDF rank, so it lies in [1/k, 1] and 1 means no other topic uses
+    the word.
+    """
+    totals = components.sum(axis=1, keepdims=True)
+    beta = components / np.where(totals > 0, totals, 1)
+    word_totals = beta.sum(axis=0)
+    share = beta / np.where(word_totals > 0, word_totals, 1)
+    indices = top_word_indices(components, top_words)
+    return np.take_along_axis(share, indices, axis=1).mean(axis=1).tolist()
+
+
+def random_start_components(matrix: sparse.csr_matrix, n_topics: int, seeds: Sequence[int]) -> list[np.ndarray]:
+    """Fit NMF from a random start once per seed and return each run's topic-by-term weights."""
+    return [NMF(n_components=n_topics, init="random", random_state=seed, max_iter=1000).fit(matrix).components_
+            for seed in seeds]
+
+
+def matched_cosines(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Return the cosines of topic-word vectors of two runs after pairing the topics one-to-one (Hungarian)."""
+    def unit(rows: np.ndarray) -> np.ndarray:
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms > 0, norms, 1)
+
+    cosine = unit(first) @ unit(second).T
+    rows, columns = linear_sum_assignment(cosine, maximize=True)
+    return cosine[rows, columns]
+
+
+def pair_stability(runs: list[np.ndarray], seeds: Sequence[int]) -> pd.DataFrame:
+    """Return seed_a, seed_b, mean_cosine and min_cosine of the matched topics of every pair of runs."""
+    records = []
+    for (seed_a, first), (seed_b, second) in combinations(zip(seeds, runs, strict=True), 2):
+        cosines = matched_cosines(first, second)
+        records.append([seed_a, seed_b, float(cosines.mean()), float(cosines.min())])
+    return pd.DataFrame(records, columns=["seed_a", "seed_b", "mean_cosine", "min_cosine"])
+
+
+def check_seeds(seeds: Sequence[int]) -> list[int]:
+    """Return the seeds sorted, raising a ProjectError unless there are at least two distinct ones."""
+    unique = sorted(set(seeds))
+    if len(unique) < 2:
+        raise ProjectError(f"seeds={list(seeds)!r}: give at least two different seeds to compare topic runs")
+    return unique
+
+
+def topic_stability(passages: pd.DataFrame, tokens: pd.DataFrame, n_topics: int, seeds: Sequence[int],
+                    min_df: float, max_df: float) -> pd.DataFrame:
+    """Return, for every pair of random-start NMF runs, the mean and min cosine of their matched topics."""
+    seeds = check_seeds(seeds)
+    _, matrix, _ = passage_matrix(passages, tokens, min_df, max_df)
+    check_n_topics(n_topics, matrix.shape[0], matrix.shape[1])
+    return pair_stability(random_start_components(matrix, n_topics, seeds), seeds)
+
+
+def min_max(values: pd.Series) -> pd.Series:
+    """Scale values to [0, 1] across the series; a constant series scales to 0."""
+    spread = values.max() - values.min()
+    return (values - values.min()) / spread if spread > 0 else values * 0.0
+
+
+def select_n_topics(passages: pd.DataFrame, tokens: pd.DataFrame, grid: Iterable[int], seeds: Sequence[int],
+                    min_df: float, max_df: float, top_words: int) -> pd.DataFrame:
+    """Return n_topics, coherence, exclusivity, stability and score (mean of the three min-max scaled).
+
+    Coherence (NPMI) and exclusivity are averaged over topics and seeds; stability is the mean matched cosine
+    over all pairs of seeds. Every run starts at random, so the seeds give genuinely different fits.
+    """
+    seeds = check_seeds(seeds)
+    _, matrix, _ = passage_matrix(passages, tokens, min_df, max_df)
+    presence = (matrix > 0).astype(float).tocsr()
+    records = []
+    for n_topics in sorted(set(grid)):
+        check_n_topics(n_topics, matrix.shape[0], matrix.shape[1])
+        runs = random_start_components(matrix, n_topics, seeds)
+        coherence = np.mean([presence_npmi(presence, top_word_indices(run, top_words)) for run in runs])
+        exclusive = np.mean([exclusivity(run, top_words) for run in runs])
+        stability = pair_stability(runs, seeds)["mean_cosine"].mean()
+        records.append([n_topics, float(coherence), float(exclusive), float(stability)])
+    table = pd.DataFrame(records, columns=["n_topics", "coherence", "exclusivity", "stability"])
+    if table.empty:
+        raise ProjectError("select_n_topics: the grid of topic numbers is empty; give at least one n_topics")
+    scaled = table[["coherence", "exclusivity", "stability"]].apply(min_max)
+    return table.assign(score=scaled.mean(axis=1))
+
+
+def best_n_topics(selection: pd.DataFrame) -> int:
+    """Return the n_topics with the highest score; ties go to the smaller number."""
+    ranked = selection.assign(score=selection["score"].round(12)).sort_values(
+        ["score", "n_topics"], ascending=[False, True])
+    return int(ranked["n_topics"].iloc[0])

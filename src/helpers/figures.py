@@ -323,7 +323,7 @@ def focus_concept_bars(concept_mentions: pd.DataFrame, focus: Sequence[str], pat
         tables[concept] = (table.assign(total=table.sum(axis=1)).reset_index()
                            .sort_values(["total", "province"], ascending=[False, True]).set_index("province"))
     longest = max([len(table) for table in tables.values()] + [3])
-    figure = new_figure(1.2 + ROW * longest)
+    figure = new_figure(1.3 + ROW * longest)
     axes = figure.subplots(1, max(len(focus), 1), squeeze=False)[0]
     for ax, (concept, table) in zip(axes, tables.items(), strict=False):
         ax.set_title(concept, color=concept_colour(concept), loc="left")
@@ -339,14 +339,16 @@ def focus_concept_bars(concept_mentions: pd.DataFrame, focus: Sequence[str], pat
         for kind in FORM_KINDS:
             widths = table[kind].to_numpy(dtype=float)
             if widths.any():
-                ax.barh(range(len(table)), widths, left=left, height=0.7, label=kind,
+                ax.barh(range(len(table)), widths, left=left, height=0.7, label=f"{concept}: {kind} form",
                         **form_kind_style(concept, kind))
             left += widths
         for position, total in enumerate(left):
             ax.text(total, position, f" {total:.0f}", va="center", fontsize=SMALL)
         ax.set_yticks(range(len(table)), labels=list(table.index))
         ax.set_xlim(0, left.max() * 1.15)
-        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.09), ncols=len(FORM_KINDS))
+    handles = [handle for ax in axes for handle in ax.get_legend_handles_labels()[0]]
+    if handles:
+        figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3))
     return save(figure, path)
 
 
@@ -419,7 +421,8 @@ def province_topic_heatmap(province_topics: pd.DataFrame, topics: pd.DataFrame, 
             ax.add_patch(Rectangle((-1.0, index - 0.5), 0.4, 1.0, color=cluster_colour(cluster_of[name]),
                                    linewidth=0))
     ax.set_xlim(-1.05, len(topic_ids) - 0.5)
-    ax.set_xticks(range(len(topic_ids)), labels=[wrap_label(str(labels[topic]), 6) for topic in topic_ids])
+    ax.set_xticks(range(len(topic_ids)), labels=[wrap_label(str(labels[topic]), 6) for topic in topic_ids],
+                  linespacing=1.35)
     ax.set_xlabel("share of the province's text (%)")
     for index in range(1, len(rows)):
         if cluster_of.get(rows[index]) != cluster_of.get(rows[index - 1]):

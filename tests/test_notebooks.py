@@ -9,8 +9,8 @@ from helpers.config import load_params
 from helpers.pipeline import run_pipeline
 
 
-def run_on_fixture(root, out):
-    """Run all stages (without rendering) on the fixture corpus into the folder out."""
+def run_on_fixture(root, out, force=False):
+    """Run all stages (without rendering, every one of them with force) on the fixture corpus into the folder out."""
     params = load_params(root / "params.yaml") | {
         "raw_dir": str(root / "tests" / "fixtures" / "corpus"),
         "interim_dir": str(out / "interim"),
@@ -24,7 +24,7 @@ def run_on_fixture(root, out):
         "max_df": 0.9,
         "min_province_chars": 40,
     }
-    return run_pipeline(params, render=False, root=root)
+    return run_pipeline(params, render=False, root=root, force=force)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def fixture_run(root, tmp_path_factory):
 @pytest.mark.slow
 def test_two_runs_give_identical_tables_and_figures(root, fixture_run, tmp_path):
     first, _ = fixture_run
-    run_on_fixture(root, tmp_path)
+    run_on_fixture(root, tmp_path, force=True)
     for folder in ["interim", "processed", "figures"]:
         files = sorted(path.relative_to(first / folder) for path in (first / folder).rglob("*") if path.is_file())
         assert files == sorted(path.relative_to(tmp_path / folder)

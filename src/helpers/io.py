@@ -5,10 +5,26 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from helpers.config import ProjectError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# When this environment variable names a file, every file written here is recorded in it (one absolute path a
+# line); the pipeline sets it per stage to learn the stage's outputs.
+WRITE_LOG = "HELPERS_WRITE_LOG"
+
+
+def log_write(path: Path) -> None:
+    """Append a written file's absolute path to the write log named by $HELPERS_WRITE_LOG, if it is set."""
+    log = os.environ.get(WRITE_LOG)
+    if not log:
+        return
+    with open(log, "a", encoding="utf-8") as stream:
+        stream.write(f"{Path(path).resolve()}\n")
+        stream.flush()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
@@ -22,6 +38,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    log_write(path)
     return path
 
 
@@ -39,6 +56,8 @@ def write_table(table: pd.DataFrame, path: Path, sort_by: list[str] | None = Non
 
 def read_table(path: Path, stage: str) -> pd.DataFrame:
     """Read a table an earlier stage wrote; missing file -> an error naming the stage to run."""
+    import pandas as pd
+
     if not path.is_file():
         raise ProjectError(
             f"{path}: not found; run the '{stage}' stage first (python -m helpers.pipeline --from {stage})"

@@ -1,9 +1,34 @@
-"""Run the notebooks in order with papermill and render the report: `python -m helpers.pipeline`."""
+"""Run the notebooks in order with papermill and render the report: `python -m helpers.pipeline`.
+
+Stages that are up to date are skipped, like make does with targets. After a stage succeeds, its stamp
+`<build_dir>/stamps/<stage>.json` records the stage's fingerprint, its executed notebook and the sha256 of every
+file the stage wrote (each write through `helpers.io.atomic_write_bytes` is logged to the file named by
+$HELPERS_WRITE_LOG, which the runner sets per kernel; the report stage also records the figures and style sheet
+copied next to it). The fingerprint is a sha256 over:
+
+- the stage's name, its notebook's bytes and the parameters passed to the notebook;
+- the helper package's Python source, the Python version and the installed distributions with their versions;
+- every file in the folders named by raw_dir and lexicon_dir (for the report stage also its style sheet and
+  every file in figures_dir, which it copies);
+- the current content of every output that the stamps of the earlier stages (in pipeline order) record, so a
+  stage reruns after an earlier one only when that one's outputs actually changed.
+
+A stage is up to date when its stamp's fingerprint matches, its executed notebook exists and every recorded
+output still exists with its recorded sha256; otherwise it runs. Its stamp is deleted before it runs, so a failed
+or interrupted stage always runs again. The rendering of report.html and report.pdf has its own stamp
+(`stamps/render.json`) and is skipped when the report stage was up to date and both files are as rendered.
+`--force` runs every selected stage regardless of the stamps (and writes new ones). Deleting the build folder
+forgets every stamp.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import importlib.metadata
+import json
+import os
 import shutil
 import signal
 import sys
@@ -17,6 +42,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from helpers.config import ProjectError, load_params, parse_override, project_root, resolve
+from helpers.io import WRITE_LOG, atomic_write_bytes
 from helpers.validate import validate_corpus, validate_params
 
 # The stages of the pipeline, in the order they run, with their notebooks (relative to the project root).
@@ -27,6 +53,8 @@ STAGES: dict[str, str] = {
     "topics": "notebooks/04_topics.ipynb",
     "clusters": "notebooks/05_clusters.ipynb",
     "convergence": "notebooks/06_convergence.ipynb",
+    "reuse": "notebooks/07_reuse.ipynb",
+    "sensitivity": "notebooks/08_sensitivity.ipynb",
     "report": "report/report.ipynb",
 }
 REPORT_STAGE = "report"
@@ -39,6 +67,11 @@ WARM_MODULES = ("helpers.figures", "helpers.io", "helpers.cleaning", "helpers.pa
 WARM_UP = f"[__import__(name) for name in {WARM_MODULES!r}] and None"
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.hist_file=:memory:",
                     f"--IPKernelApp.exec_lines={[WARM_UP]!r}"]
+# Stamps of the stages (and of the rendering) go to <build_dir>/STAMPS; the write logs of the kernels too.
+STAMPS = "stamps"
+RENDER_STAMP = "render"
+# Folders of inputs that every stage may read; their files are part of every stage's fingerprint.
+INPUT_FOLDERS = ("raw_dir", "lexicon_dir")
 
 
 class StageError(Exception):
@@ -58,9 +91,10 @@ class StageError(Exception):
 class TrackedKernelManager(AsyncKernelManager):
     """A kernel manager that remembers the clients it hands out, so they are closed with the kernel."""
 
-    def __init__(self, **kwargs: Any):
+    def __init__(self, write_log: Path | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.clients: list[Any] = []
+        self.write_log = write_log
 
     def client(self, **kwargs: Any) -> Any:
         """Return a new client of this kernel and remember it."""
@@ -78,18 +112,35 @@ async def reap(kernel: AsyncKernelManager, terminate: bool) -> None:
 
 
 class KernelPool:
-    """Fresh kernels, each started one stage ahead so that it boots while the previous stage runs."""
+    """Fresh kernels, one per stage that runs, the next one started ahead so that it boots while a stage runs.
 
-    def __init__(self, cwd: Path):
-        self.cwd = cwd
+    Each kernel logs the files it writes to its own write log in log_dir (see helpers.io.WRITE_LOG).
+    """
+
+    def __init__(self, cwd: Path, log_dir: Path):
+        self.cwd, self.log_dir = cwd, log_dir
         self.kernels: list[TrackedKernelManager] = []
         self.exiting: list[TrackedKernelManager] = []
+        self.spare: TrackedKernelManager | None = None
+        self.started = 0
 
     def start(self) -> TrackedKernelManager:
-        """Launch a new kernel in the project root without waiting for it to be ready."""
-        kernel = TrackedKernelManager(kernel_name=KERNEL)
-        run_sync(kernel.start_kernel)(cwd=str(self.cwd), extra_arguments=list(KERNEL_ARGUMENTS))
+        """Launch a new kernel in the project root, with an empty write log, without waiting for it to be ready."""
+        self.started += 1
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_dir / f"writes-{os.getpid()}-{self.started}.log"
+        log.unlink(missing_ok=True)
+        kernel = TrackedKernelManager(write_log=log, kernel_name=KERNEL)
+        run_sync(kernel.start_kernel)(cwd=str(self.cwd), extra_arguments=list(KERNEL_ARGUMENTS),
+                                      env={**os.environ, WRITE_LOG: str(log)})
         self.kernels.append(kernel)
+        return kernel
+
+    def take(self, ahead: bool) -> TrackedKernelManager:
+        """A kernel for the stage about to run (the one started ahead, if any); if ahead, start the next one."""
+        kernel, self.spare = self.spare or self.start(), None
+        if ahead:
+            self.spare = self.start()
         return kernel
 
     def stop(self, kernel: TrackedKernelManager) -> None:
@@ -110,7 +161,9 @@ class KernelPool:
             for kernel_client in kernel.clients:
                 kernel_client.stop_channels()
             run_sync(reap)(kernel, terminate=True)
-        self.exiting, self.kernels = [], []
+            if kernel.write_log:
+                kernel.write_log.unlink(missing_ok=True)
+        self.exiting, self.kernels, self.spare = [], [], None
 
 
 def cancel_pending_tasks() -> None:
@@ -144,15 +197,21 @@ def stage_notebook(stage: str, root: Path) -> Path:
     return root / STAGES[stage]
 
 
-def select_stages(stage: str | None = None, start: str | None = None) -> list[str]:
-    """The stages to run: one stage, a stage and all after it, or all of them."""
-    for name in (stage, start):
+def select_stages(stage: str | None = None, start: str | None = None, end: str | None = None) -> list[str]:
+    """The stages to run: one stage, or those from start (default: the first) to end (default: the last)."""
+    for name in (stage, start, end):
         if name is not None and name not in STAGES:
             raise ProjectError(f"unknown stage {name!r}; choose one of: {', '.join(STAGES)}")
     names = list(STAGES)
     if stage is not None:
+        if start is not None or end is not None:
+            raise ProjectError("choose either one stage or a range of stages (--from/--to), not both")
         return [stage]
-    return names[names.index(start):] if start is not None else names
+    first = names.index(start) if start is not None else 0
+    last = names.index(end) if end is not None else len(names) - 1
+    if last < first:
+        raise ProjectError(f"--to {end} comes before --from {start}; the stages run in this order: {', '.join(names)}")
+    return names[first:last + 1]
 
 
 def apply_overrides(params: dict[str, Any], overrides: list[str], root: Path, source: Path) -> dict[str, Any]:
@@ -274,10 +333,175 @@ def render_outputs(executed_report: Path, report_dir: Path) -> list[Path]:
     return [Path(outputs["html"]), Path(outputs["pdf"])]
 
 
-def run_pipeline(params: dict[str, Any], stages: list[str] | None = None, render: bool = True,
-                 root: Path | None = None) -> list[Path]:
-    """Run the stages in pipeline order (default: all), then render the report; return the files written."""
-    root = root or project_root()
+# --- stamps: what a stage read and wrote, to skip it while all of that is unchanged ---------------------------
+
+
+def file_sha256(path: Path) -> str | None:
+    """The sha256 of a file's bytes; None when there is no such file."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def folder_hash(folder: Path, pattern: str = "*") -> str | None:
+    """A sha256 over the files of a folder matching pattern (relative path and bytes, sorted by path)."""
+    if not folder.is_dir():
+        return None
+    files = sorted((path.relative_to(folder).as_posix(), path) for path in folder.rglob(pattern) if path.is_file())
+    digest = hashlib.sha256()
+    for relative, path in files:
+        digest.update(relative.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def helpers_source_hash() -> str:
+    """A sha256 over the Python source of the helper package."""
+    import helpers
+
+    return folder_hash(Path(helpers.__file__).resolve().parent, "*.py") or ""
+
+
+def environment_hash() -> str:
+    """A sha256 over the Python version and the installed distributions with their versions."""
+    installed = sorted(f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions())
+    return hashlib.sha256("\n".join([sys.version, *installed]).encode("utf-8")).hexdigest()
+
+
+def shared_inputs(params: dict[str, Any], root: Path) -> dict[str, str | None]:
+    """Hashes of what every stage depends on: helper code, environment and the input folders."""
+    shared = {"helpers": helpers_source_hash(), "environment": environment_hash()}
+    for name in INPUT_FOLDERS:
+        if name in params:
+            shared[name] = folder_hash(resolve(params[name], root))
+    return shared
+
+
+def stamp_path(stage: str, build_dir: Path) -> Path:
+    """Where the stamp of a stage (or of the rendering) goes."""
+    return build_dir / STAMPS / f"{stage}.json"
+
+
+def stamp_key(path: Path, root: Path) -> str:
+    """A file as a stamp names it: relative to the project root when inside it, else absolute."""
+    path = path.resolve()
+    return path.relative_to(root.resolve()).as_posix() if path.is_relative_to(root.resolve()) else path.as_posix()
+
+
+def read_stamp(path: Path) -> dict[str, Any] | None:
+    """A stamp; None when it is missing or unreadable."""
+    try:
+        stamp = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    shape = {"fingerprint": str, "executed": str, "outputs": dict}
+    if not isinstance(stamp, dict) or not all(isinstance(stamp.get(key), kind) for key, kind in shape.items()):
+        return None
+    return stamp
+
+
+def write_stamp(path: Path, fingerprint: str, executed: Path, outputs: list[Path], root: Path) -> None:
+    """Write a stamp atomically: the fingerprint, the executed notebook and the sha256 of each output."""
+    hashes = {stamp_key(output, root): file_sha256(output) for output in outputs}
+    stamp = {"fingerprint": fingerprint, "executed": stamp_key(executed, root),
+             "outputs": {key: digest for key, digest in sorted(hashes.items()) if digest is not None}}
+    atomic_write_bytes(path, (json.dumps(stamp, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def outputs_intact(outputs: dict[str, str], root: Path) -> bool:
+    """Whether every recorded output exists with its recorded sha256."""
+    return all(file_sha256(root / key) == digest for key, digest in outputs.items())
+
+
+def upstream_outputs(stage: str, build_dir: Path, root: Path) -> dict[str, str | None]:
+    """The current sha256 of every output that the stamps of the stages before this one record."""
+    names = list(STAGES)
+    hashes: dict[str, str | None] = {}
+    for earlier in names[:names.index(stage)]:
+        stamp = read_stamp(stamp_path(earlier, build_dir))
+        for key in stamp["outputs"] if stamp else {}:
+            hashes[key] = file_sha256(root / key)
+    return hashes
+
+
+def stage_fingerprint(stage: str, params: dict[str, Any], root: Path, shared: dict[str, str | None]) -> str:
+    """A sha256 over everything a stage's results depend on (see the module docstring)."""
+    notebook = stage_notebook(stage, root)
+    inputs = {"stage": stage, "notebook": file_sha256(notebook), "shared": shared,
+              "parameters": notebook_parameters(stage, notebook, params),
+              "upstream": upstream_outputs(stage, param_path(params, "build_dir", root), root)}
+    if stage == REPORT_STAGE:
+        inputs["style"] = file_sha256(notebook.with_name("style.css"))
+        inputs["figures"] = folder_hash(param_path(params, "figures_dir", root))
+    text = json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def up_to_date(stamp_file: Path, fingerprint: str, executed: Path, root: Path) -> bool:
+    """Whether a stamp matches the fingerprint and its executed notebook and outputs are as recorded."""
+    stamp = read_stamp(stamp_file)
+    return (stamp is not None and stamp["fingerprint"] == fingerprint and stamp["executed"] == stamp_key(executed, root)
+            and executed.is_file() and outputs_intact(stamp["outputs"], root))
+
+
+def logged_writes(log: Path | None) -> set[Path]:
+    """The files named in a write log that still exist."""
+    try:
+        lines = log.read_text(encoding="utf-8").splitlines() if log else []
+    except FileNotFoundError:
+        return set()
+    return {Path(line) for line in lines if line and Path(line).is_file()}
+
+
+def stage_outputs(stage: str, executed: Path, log: Path | None) -> list[Path]:
+    """The files a stage wrote (its write log; for the report also the figures and style sheet staged with it)."""
+    outputs = logged_writes(log)
+    if stage == REPORT_STAGE:
+        staged = [executed.parent / "style.css", *(executed.parent / "figures").rglob("*")]
+        outputs.update(path for path in staged if path.is_file())
+    return sorted(outputs)
+
+
+def run_and_stamp(stage: str, fingerprint: str, params: dict[str, Any], root: Path,
+                  kernel: TrackedKernelManager) -> Path:
+    """Run a stage, its old stamp deleted first; on success stamp it with its fingerprint and outputs."""
+    stamp_file = stamp_path(stage, param_path(params, "build_dir", root))
+    stamp_file.unlink(missing_ok=True)
+    try:
+        executed = run_stage(stage, params, root, kernel)
+        outputs = stage_outputs(stage, executed, kernel.write_log)
+    finally:
+        if kernel.write_log:
+            kernel.write_log.unlink(missing_ok=True)
+    write_stamp(stamp_file, fingerprint, executed, outputs, root)
+    return executed
+
+
+def render_fingerprint(report_fingerprint: str, executed_report: Path, report_dir: Path) -> str:
+    """A sha256 over the report stage's fingerprint, its executed notebook and where the report goes."""
+    inputs = [report_fingerprint, file_sha256(executed_report), str(report_dir.resolve())]
+    return hashlib.sha256(json.dumps(inputs).encode("utf-8")).hexdigest()
+
+
+def render_unless_up_to_date(executed_report: Path, report_dir: Path, report_fingerprint: str, build_dir: Path,
+                             root: Path, stale: bool) -> list[Path]:
+    """Render the report, unless it is not stale and report.html and report.pdf are as last rendered."""
+    stamp_file = stamp_path(RENDER_STAMP, build_dir)
+    fingerprint = render_fingerprint(report_fingerprint, executed_report, report_dir)
+    if not stale and up_to_date(stamp_file, fingerprint, executed_report, root):
+        outputs = [root / key for key in read_stamp(stamp_file)["outputs"]]
+        print(f"render {executed_report} ... up to date")
+        for path in outputs:
+            print(f"  {path}")
+        return outputs
+    stamp_file.unlink(missing_ok=True)
+    outputs = render_outputs(executed_report, report_dir)
+    write_stamp(stamp_file, fingerprint, executed_report, outputs, root)
+    return outputs
+
+
+def check_stages(params: dict[str, Any], stages: list[str] | None, root: Path) -> list[str]:
+    """The stages to run in pipeline order (default: all), once their notebooks, params and corpus are checked."""
     for stage in stages or []:
         select_stages(stage)
     stages = [stage for stage in STAGES if stages is None or stage in stages]
@@ -287,33 +511,62 @@ def run_pipeline(params: dict[str, Any], stages: list[str] | None = None, render
     validate_params(params, root)
     if "clean" in stages and "raw_dir" in params:
         validate_corpus(resolve(params["raw_dir"], root))
+    return stages
+
+
+def run_timed(stage: str, fingerprint: str, params: dict[str, Any], root: Path,
+              kernel: TrackedKernelManager) -> Path:
+    """Run and stamp a stage, then print how long it took (or that it failed or was interrupted)."""
+    begun = time.perf_counter()
+    try:
+        executed = run_and_stamp(stage, fingerprint, params, root, kernel)
+    except KeyboardInterrupt:
+        print(f" interrupted after {time.perf_counter() - begun:.1f} s", flush=True)
+        cancel_pending_tasks()
+        raise
+    except BaseException:
+        print(f" failed after {time.perf_counter() - begun:.1f} s", flush=True)
+        raise
+    print(f" {time.perf_counter() - begun:.1f} s", flush=True)
+    return executed
+
+
+def run_pipeline(params: dict[str, Any], stages: list[str] | None = None, render: bool = True,
+                 root: Path | None = None, force: bool = False) -> list[Path]:
+    """Run the stages in pipeline order (default: all) unless up to date (all of them with force), then render
+    the report unless up to date; return the executed notebooks and the rendered files."""
+    root = root or project_root()
+    stages = check_stages(params, stages, root)
+    started = time.perf_counter()
+    build_dir = param_path(params, "build_dir", root)
+    shared = shared_inputs(params, root)
     width = max(map(len, STAGES))
     executed: dict[str, Path] = {}
-    started = time.perf_counter()
-    pool = KernelPool(root)
+    fingerprints: dict[str, str] = {}
+    ran: list[str] = []
+    pool = KernelPool(root, build_dir / STAMPS)
     try:
-        upcoming = pool.start() if stages else None
         for index, stage in enumerate(stages, start=1):
-            kernel, upcoming = upcoming, (pool.start() if index < len(stages) else None)
-            print(f"[{index}/{len(stages)}] {stage:<{width}} {STAGES[stage]} ...", end="", flush=True)
-            begun = time.perf_counter()
-            try:
-                executed[stage] = run_stage(stage, params, root, kernel)
-            except KeyboardInterrupt:
-                print(f" interrupted after {time.perf_counter() - begun:.1f} s", flush=True)
-                cancel_pending_tasks()
-                raise
-            except BaseException:
-                print(f" failed after {time.perf_counter() - begun:.1f} s", flush=True)
-                raise
+            label = f"[{index}/{len(stages)}] {stage:<{width}} {STAGES[stage]} ..."
+            fingerprints[stage] = stage_fingerprint(stage, params, root, shared)
+            executed[stage] = executed_path(stage, stage_notebook(stage, root), build_dir)
+            if not force and up_to_date(stamp_path(stage, build_dir), fingerprints[stage], executed[stage], root):
+                print(f"{label} up to date", flush=True)
+                continue
+            kernel = pool.take(ahead=index < len(stages))
+            print(label, end="", flush=True)
+            executed[stage] = run_timed(stage, fingerprints[stage], params, root, kernel)
             pool.stop(kernel)
-            print(f" {time.perf_counter() - begun:.1f} s", flush=True)
+            ran.append(stage)
     finally:
         pool.close()
     written = list(executed.values())
     if render and REPORT_STAGE in executed:
-        written += render_outputs(executed[REPORT_STAGE], param_path(params, "report_dir", root))
-    print(f"done: {len(stages)} stage(s) in {time.perf_counter() - started:.1f} s")
+        written += render_unless_up_to_date(executed[REPORT_STAGE], param_path(params, "report_dir", root),
+                                            fingerprints[REPORT_STAGE], build_dir, root,
+                                            stale=force or REPORT_STAGE in ran)
+    skipped = f" ({len(stages) - len(ran)} up to date)" if len(ran) < len(stages) else ""
+    print(f"done: {len(stages)} stage(s) in {time.perf_counter() - started:.1f} s{skipped}")
     return written
 
 
@@ -329,6 +582,24 @@ def format_stages(root: Path) -> str:
     return "\n".join(lines)
 
 
+EPILOG = f"""\
+stages, in order: {", ".join(STAGES)}
+
+Each selected stage runs only when it is not up to date: when its notebook, the parameters it
+declares, the helper code, the installed packages, the files in raw_dir or lexicon_dir, or an output of
+an earlier stage changed since it last succeeded, or when a file it wrote is missing or was changed;
+otherwise it prints "up to date". Its stamp in <build_dir>/stamps/ records what it read and wrote. The
+report is rendered again only when the report stage ran or report.html/report.pdf are missing or
+changed. --force runs the selected stages (and renders) regardless.
+
+examples:
+  python -m helpers.pipeline                          every stage that is not up to date, then the report
+  python -m helpers.pipeline --from tfidf --to convergence
+  python -m helpers.pipeline --stage topics -p n_topics=8 --no-render
+  python -m helpers.pipeline --force                  run every stage again
+"""
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are project errors (one line, exit status 2)."""
 
@@ -339,14 +610,17 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def build_parser() -> ArgumentParser:
     """The command line of the pipeline."""
-    parser = ArgumentParser(prog="python -m helpers.pipeline",
-                            description="Run the notebooks in order and render the report.")
+    parser = ArgumentParser(prog="python -m helpers.pipeline", formatter_class=argparse.RawDescriptionHelpFormatter,
+                            description="Run the notebooks in order and render the report.", epilog=EPILOG)
     parser.add_argument("--params", type=Path, metavar="FILE", help="params file (default: params.yaml)")
     parser.add_argument("-p", dest="overrides", action="append", default=[], metavar="name=value",
                         help="override a parameter for this run (repeatable)")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--stage", metavar="NAME", help="run only this stage")
-    which.add_argument("--from", dest="start", metavar="NAME", help="run this stage and every stage after it")
+    which.add_argument("--stage", metavar="NAME", help="consider only this stage")
+    which.add_argument("--from", dest="start", metavar="NAME", help="consider this stage and every stage after it")
+    parser.add_argument("--to", dest="end", metavar="NAME",
+                        help="consider the stages up to and including this one (combinable with --from)")
+    parser.add_argument("--force", action="store_true", help="run the selected stages even when they are up to date")
     parser.add_argument("--list", action="store_true", help="list the stages and their parameters")
     parser.add_argument("--no-render", action="store_true", help="do not render report.html and report.pdf")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
@@ -358,15 +632,18 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.stage is not None and args.end is not None:
+            parser.error("argument --to: not allowed with argument --stage")
         root = project_root()
         if args.list:
             print(format_stages(root))
             return 0
-        stages = select_stages(args.stage, args.start)
+        stages = select_stages(args.stage, args.start, args.end)
         source = args.params or root / "params.yaml"
         params = apply_overrides(load_params(source), args.overrides, root, source)
-        run_pipeline(params, stages, render=not args.no_render, root=root)
+        run_pipeline(params, stages, render=not args.no_render, root=root, force=args.force)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -223,3 +223,24 @@ def test_projection_separates_the_groups_with_a_fixed_orientation():
     pd.testing.assert_frame_equal(points, projection(profile.sample(frac=1, random_state=2), seed=1))
     assert points["x"].var() > points["y"].var()
     assert points[["x", "y"]].sum().to_numpy() == pytest.approx([0.0, 0.0], abs=1e-12)
+
+
+def test_auto_chooses_two_clusters_for_two_groups_and_flags_the_choice():
+    from helpers.clusters import choose_n_clusters
+
+    profile = province_profiles("topics", topic_shares(), pd.DataFrame(), 1, 1.0)
+    chosen, table = choose_n_clusters("auto", profile, sizes(), [2, 3, 4, 5, 6, 40])
+    assert chosen == 2
+    assert table["n_clusters"].tolist() == [2, 3, 4, 5, 6]  # 7 well-measured provinces: at most 6 clusters
+    assert table.loc[table["chosen"], "n_clusters"].tolist() == [2]
+
+
+def test_a_given_number_of_clusters_is_kept_and_scored_with_the_grid():
+    from helpers.clusters import choose_n_clusters
+
+    profile = province_profiles("topics", topic_shares(), pd.DataFrame(), 1, 1.0)
+    chosen, table = choose_n_clusters(3, profile, sizes(), [2])
+    assert chosen == 3 and table["n_clusters"].tolist() == [2, 3]
+    assert table.loc[table["chosen"], "n_clusters"].tolist() == [3]
+    with pytest.raises(ProjectError, match="cluster_grid"):
+        choose_n_clusters("auto", profile, sizes(), [9, 10])

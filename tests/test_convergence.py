@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -134,3 +135,26 @@ def test_similarity_without_national_passages_is_refused():
     passages_table, tokens = similarity_corpus(with_national=False)
     with pytest.raises(ProjectError, match="national"):
         similarity_to_national(passages_table, tokens, min_df=1, max_df=1.0)
+
+
+def test_spread_by_plan_year_and_pairwise_similarity():
+    from helpers.convergence import similarity_spread
+
+    passages_table, tokens = similarity_corpus()
+    spread = similarity_spread(passages_table, tokens, min_df=1, max_df=1.0).set_index("year")
+    assert spread.index.tolist() == ["2020", "2021"]  # 上海 2020-05; 北京 2021-03 and 浙江 2021
+    assert spread["n_provinces"].tolist() == [1, 2]
+    assert spread.loc["2021", "median"] == pytest.approx(0.5)  # 北京 1.0 and 浙江 0.0
+    assert spread.loc["2021", "iqr"] == pytest.approx(0.5)
+    assert spread.loc["2021", "mean_pairwise"] == pytest.approx(0.0)  # no shared term
+    assert np.isnan(spread.loc["2020", "mean_pairwise"])
+
+
+def test_trend_is_the_rank_correlation_with_the_date_over_dated_provinces():
+    from helpers.convergence import similarity_trend
+
+    table = pd.DataFrame({"province": list("abcde"), "date": ["2019", "2020-01", "2020-06", "2021", ""],
+                          "similarity": [0.1, 0.2, 0.3, 0.4, 0.9]})
+    trend = similarity_trend(table)
+    assert trend["n"] == 4 and trend["rho"] == pytest.approx(1.0)
+    assert np.isnan(similarity_trend(table.head(2))["rho"])

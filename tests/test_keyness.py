@@ -73,3 +73,15 @@ def test_group_tokens_joins_passages_per_group_in_passage_order_and_drops_unmapp
                            "tokens": ["交通 道路", "医疗", "", "政务"]})
     table = group_tokens(passages, tokens, {"浙江": 2, "上海": 1})
     assert table.to_dict("list") == {"group": [1, 2], "tokens": ["", "交通 道路 医疗"]}
+
+
+def test_max_p_keeps_only_significant_key_terms():
+    from helpers.keyness import keyness as score
+
+    groups = pd.DataFrame({"group": ["a", "b"], "tokens": ["x x x x x x x x y z z", "y y y y y y y y z x"]})
+    every = score(groups, min_count=1, top_n=5)
+    strict = score(groups, min_count=1, top_n=5, max_p=0.01)
+    assert (strict["p_value"] <= 0.01).all()
+    assert len(strict) < len(every)
+    with pytest.raises(ProjectError, match="keyness_max_p"):
+        score(groups, max_p=0)

@@ -156,3 +156,48 @@ def test_two_vocabularies_give_two_topics_by_the_combined_score():
 def test_ties_in_score_go_to_fewer_topics():
     selection = pd.DataFrame({"n_topics": [3, 4, 5], "score": [0.5, 0.8, 0.8]})
     assert best_n_topics(selection) == 4
+
+
+def test_auto_chooses_two_topics_for_two_vocabularies_and_flags_the_choice():
+    from helpers.topics import choose_n_topics
+
+    passages, tokens = two_vocabulary_corpus()
+    chosen, selection = choose_n_topics("auto", passages, tokens, [2, 3, 4, 500], [1, 2, 3], 2, 0.9, 5)
+    assert chosen == 2
+    assert selection["n_topics"].tolist() == [2, 3, 4]  # 500 topics cannot be fitted on 26 passages: left out
+    assert selection.loc[selection["chosen"], "n_topics"].tolist() == [2]
+
+
+def test_a_given_number_of_topics_is_scored_alone():
+    from helpers.topics import choose_n_topics
+
+    passages, tokens = two_vocabulary_corpus()
+    chosen, selection = choose_n_topics(3, passages, tokens, [2, 4], [1, 2], 2, 0.9, 5)
+    assert chosen == 3 and selection["n_topics"].tolist() == [3] and selection["chosen"].all()
+
+
+def test_a_grid_that_fits_nothing_is_refused_naming_topic_grid():
+    from helpers.topics import choose_n_topics
+
+    passages, tokens = two_vocabulary_corpus()
+    with pytest.raises(ProjectError, match="topic_grid"):
+        choose_n_topics("auto", passages, tokens, [1, 400], [1, 2], 2, 0.9, 5)
+
+
+def test_topic_diagnostics_find_clean_topics_coherent_exclusive_and_stable(result):
+    from helpers.topics import topic_diagnostics
+
+    passages, tokens = two_vocabulary_corpus()
+    table = topic_diagnostics(result, passages, tokens, [1, 2, 3, 4, 5], 2, 0.9, 5)
+    assert table["topic"].tolist() == [1, 2]
+    assert (table["exclusivity"] > 0.95).all()
+    assert (table["stability"] > 0.95).all()
+    assert table["coherence"].between(-1, 1).all()
+
+
+def test_per_topic_matching_follows_the_reference_order():
+    from helpers.topics import matched_by_topic
+
+    reference = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    other = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 1.0]])
+    assert matched_by_topic(reference, other) == pytest.approx([1 / np.sqrt(2), 1.0])

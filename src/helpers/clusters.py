@@ -127,6 +127,27 @@ def best_n_clusters(table: pd.DataFrame) -> int:
     return int(ranked["n_clusters"].iloc[0])
 
 
+def choose_n_clusters(n_clusters: int | str, profile: pd.DataFrame, sizes: pd.DataFrame,
+                      grid: Iterable[int]) -> tuple[int, pd.DataFrame]:
+    """Return the number of clusters and the silhouette table (silhouette_by_k plus a chosen flag).
+
+    With n_clusters='auto' the grid (restricted to 2..measured provinces - 1) is scored and the best mean
+    silhouette taken; with a number, that number is used and the grid is still scored for the report.
+    """
+    _, _, thin = measured_profile(profile, sizes)
+    n_measured = int((~thin).sum())
+    candidates = sorted(k for k in set(grid) if 2 <= k < n_measured)
+    if n_clusters != "auto":
+        check_n_clusters(n_clusters, n_measured)
+        candidates = sorted(set(candidates) | {int(n_clusters)})
+    if not candidates:
+        raise ProjectError(f"cluster_grid={list(grid)!r}: no cluster number fits the {n_measured} well-measured "
+                           "provinces; give smaller numbers or lower min_province_chars")
+    table = silhouette_by_k(profile, sizes, candidates)
+    chosen = best_n_clusters(table) if n_clusters == "auto" else int(n_clusters)
+    return chosen, table.assign(chosen=table["n_clusters"] == chosen)
+
+
 def stratified_resample(passages: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Draw each province's passages with replacement, as many as it has, so every province keeps one."""
     table = passages.sort_values(["province", "passage_id"], ignore_index=True)
@@ -214,7 +235,10 @@ def tfidf_profile_fn(tokens: pd.DataFrame, min_df: float, max_df: float) -> Prof
 
 
 def projection(profile: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Return province, x, y: the first two principal components of the profile (largest loading positive)."""
+    """Return province, x, y: the first two principal components of the profile (largest loading positive).
+
+    The table's attrs["explained"] holds the share of variance of each component.
+    """
     profile = profile.sort_values("province", ignore_index=True)
     features = profile.drop(columns="province").to_numpy(dtype=float)
     if features.shape[0] < 3 or features.shape[1] < 2:
@@ -223,4 +247,6 @@ def projection(profile: pd.DataFrame, seed: int) -> pd.DataFrame:
     model = PCA(n_components=2, random_state=seed).fit(features)
     signs = np.sign(model.components_[np.arange(2), np.abs(model.components_).argmax(axis=1)])
     coordinates = model.transform(features) * signs
-    return pd.DataFrame({"province": profile["province"], "x": coordinates[:, 0], "y": coordinates[:, 1]})
+    table = pd.DataFrame({"province": profile["province"], "x": coordinates[:, 0], "y": coordinates[:, 1]})
+    table.attrs["explained"] = model.explained_variance_ratio_.tolist()
+    return table

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+from scipy import sparse, stats
 from sklearn.metrics.pairwise import cosine_similarity
 
 from helpers.config import ProjectError
@@ -95,9 +95,9 @@ def group_means(matrix: sparse.csr_matrix, groups: Sequence[str]) -> tuple[list[
     return names, np.asarray((sparse.diags(1 / counts) @ members @ matrix).todense())
 
 
-def similarity_to_national(passages: pd.DataFrame, tokens: pd.DataFrame, min_df: float,
-                           max_df: float) -> pd.DataFrame:
-    """Return per province the cosine of its mean passage TF-IDF vector to the national passages' centroid."""
+def province_vectors(passages: pd.DataFrame, tokens: pd.DataFrame, min_df: float,
+                     max_df: float) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
+    """Return the passages with tokens, the province names, their mean TF-IDF rows and the national centroid."""
     table = passages[["passage_id", "province", "level", "date", "text"]].merge(
         tokens[["passage_id", "tokens"]], on="passage_id", how="left", validate="one_to_one")
     table = table.assign(tokens=table["tokens"].fillna("").astype(str),
@@ -109,12 +109,51 @@ def similarity_to_national(passages: pd.DataFrame, tokens: pd.DataFrame, min_df:
         raise ProjectError(f"no national passage (province {NATIONAL}) has a term left by min_df/max_df; "
                            "similarity to national text needs one: check passages.csv or lower min_df")
     centroid = np.asarray(matrix[national].mean(axis=0))
-    provincial = table["level"] == "province"
-    names, means = group_means(matrix[provincial.to_numpy()], table.loc[provincial, "province"].tolist())
-    grouped = table[provincial].groupby("province", sort=True)
+    provincial = (table["level"] == "province").to_numpy()
+    names, means = group_means(matrix[provincial], table.loc[provincial, "province"].tolist())
+    return table[provincial], names, means, centroid
+
+
+def similarity_to_national(passages: pd.DataFrame, tokens: pd.DataFrame, min_df: float,
+                           max_df: float) -> pd.DataFrame:
+    """Return per province the cosine of its mean passage TF-IDF vector to the national passages' centroid."""
+    table, names, means, centroid = province_vectors(passages, tokens, min_df, max_df)
+    grouped = table.groupby("province", sort=True)
     return pd.DataFrame({
         "province": names,
         "date": grouped["date"].agg(earliest_date).loc[names].to_numpy(),
         "similarity": cosine_similarity(means, centroid).ravel(),
         "n_chars": grouped["text"].agg(lambda texts: int(texts.str.len().sum())).loc[names].to_numpy(),
     })
+
+
+def similarity_spread(passages: pd.DataFrame, tokens: pd.DataFrame, min_df: float,
+                      max_df: float) -> pd.DataFrame:
+    """Return, per plan year (year of a province's earliest dated passage; "undated" last), the spread.
+
+    Columns: year, n_provinces, median and iqr of the similarity to the national centroid, and mean_pairwise,
+    the mean cosine between the provinces of that year (NaN with fewer than two). Convergence shows as a
+    rising median and a shrinking IQR, and as provinces of later years resembling each other more.
+    """
+    table, names, means, centroid = province_vectors(passages, tokens, min_df, max_df)
+    to_national = cosine_similarity(means, centroid).ravel()
+    first = table.groupby("province", sort=True)["date"].agg(earliest_date).reindex(names)
+    years = [date[:4] if date else "undated" for date in first]
+    records = []
+    for year in sorted(set(years), key=lambda value: (value == "undated", value)):
+        members = [index for index, other in enumerate(years) if other == year]
+        values = to_national[members]
+        pairwise = cosine_similarity(means[members])[np.triu_indices(len(members), k=1)]
+        records.append([year, len(members), float(np.median(values)),
+                        float(np.subtract(*np.percentile(values, [75, 25]))),
+                        float(pairwise.mean()) if len(pairwise) else np.nan])
+    return pd.DataFrame(records, columns=["year", "n_provinces", "median", "iqr", "mean_pairwise"])
+
+
+def similarity_trend(similarity: pd.DataFrame) -> dict[str, float]:
+    """Return the Spearman correlation of similarity with plan date over dated provinces, with n and p."""
+    dated = similarity[similarity["date"].astype(str).str.len() > 0]
+    if len(dated) < 3:
+        return {"rho": np.nan, "p_value": np.nan, "n": len(dated)}
+    rho, p_value = stats.spearmanr(dated["date"].map(date_key).rank(), dated["similarity"])
+    return {"rho": float(rho), "p_value": float(p_value), "n": len(dated)}

@@ -746,3 +746,87 @@ def cleaning_audit_plot(audit: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("source")
     figure.legend(loc="outside lower center", ncols=3)
     return save(figure, path)
+
+
+def keyness_grid(keyness: pd.DataFrame, path: Path, groups: Sequence[object], n_terms: int = 6,
+                 colours: Mapping[object, str] | None = None, titles: Mapping[object, str] | None = None) -> Path:
+    """Small multiples of each group's key terms by log-likelihood (G2), one panel per group."""
+    ordered = keyness.sort_values(["group", "rank"])
+    frames = {(titles or {}).get(group, str(group)): ordered[ordered["group"].astype(str) == str(group)].head(n_terms)
+              for group in groups}
+    colour_of = {(titles or {}).get(group, str(group)): (colours or {}).get(group, ACCENT) for group in groups}
+    return bar_panels(frames, path, "term", "g2", colour_of, title_width=20)
+
+
+def mark_chosen(ax: Axes, chosen: float) -> None:
+    """Draw a dashed vertical line at the chosen value of a model-selection curve."""
+    ax.axvline(chosen, color=MUTED, linestyle=DASHED, linewidth=0.9, zorder=1)
+
+
+def topic_selection_plot(selection: pd.DataFrame, path: Path) -> Path:
+    """Coherence, exclusivity, stability and their combined score against the number of topics."""
+    table = selection.sort_values("n_topics")
+    chosen = table.loc[table["chosen"].astype(str) == "True", "n_topics"]
+    panels = [("coherence", "NPMI coherence"), ("exclusivity", "exclusivity"),
+              ("stability", "stability"), ("score", "combined score")]
+    figure = new_figure(3.6)
+    axes = figure.subplots(1, len(panels), sharex=True)
+    for ax, (column, title) in zip(axes, panels, strict=True):
+        ax.plot(table["n_topics"], table[column], color=ACCENT, marker="o", markersize=3.5, linewidth=1.2)
+        if not chosen.empty:
+            mark_chosen(ax, float(chosen.iloc[0]))
+        ax.set_title(wrap_label(title, 14), loc="left")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+    figure.supxlabel("number of topics (dashed: chosen); stability is the mean matched cosine over random starts",
+                     fontsize=SMALL)
+    return save(figure, path)
+
+
+def cluster_diagnostics_plot(silhouette: pd.DataFrame, bootstrap: pd.DataFrame, path: Path) -> Path:
+    """Mean silhouette against the number of clusters, and the bootstrap distribution of the ARI."""
+    table = silhouette.sort_values("n_clusters")
+    chosen = table.loc[table["chosen"].astype(str) == "True", "n_clusters"]
+    figure = new_figure(2.8)
+    left, right = figure.subplots(1, 2)
+    left.plot(table["n_clusters"], table["silhouette"], color=ACCENT, marker="o", markersize=3.5, linewidth=1.2)
+    if not chosen.empty:
+        mark_chosen(left, float(chosen.iloc[0]))
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
+    left.set_xlabel("number of clusters (dashed: chosen)")
+    left.set_ylabel("mean silhouette")
+    values = bootstrap["ari"].astype(float)
+    right.hist(values, bins=np.linspace(min(values.min(), 0.0), 1.0, 21), color=ACCENT, edgecolor="white",
+               linewidth=0.5)
+    right.axvline(values.mean(), color=INK, linewidth=1.0)
+    right.text(values.mean(), 1.0, f" mean {values.mean():.2f}", transform=right.get_xaxis_transform(),
+               va="top", ha="left", fontsize=SMALL)
+    right.set_xlabel(f"adjusted Rand index with full-data clusters\n({len(values)} bootstrap resamples)")
+    right.set_ylabel("resamples")
+    right.grid(axis="x", visible=False)
+    return save(figure, path)
+
+
+def projection_plot(projection: pd.DataFrame, clusters: pd.DataFrame, path: Path, marker_size: float = 22,
+                    axis_labels: tuple[str, str] = ("first principal component", "second principal component")) -> Path:
+    """The provinces' profiles in two dimensions, labelled and coloured by cluster; thin ones hollow."""
+    cluster_of = clusters_by_province(clusters)
+    thin = set(clusters.loc[clusters["thin"].astype(str) == "True", "province"])
+    table = projection.sort_values("province")
+    figure = new_figure(4.4)
+    ax = figure.add_subplot()
+    for hollow in (False, True):
+        rows = table[table["province"].isin(thin) == hollow]
+        colours = [cluster_colour(cluster_of[name]) if name in cluster_of else MUTED for name in rows["province"]]
+        ax.scatter(rows["x"], rows["y"], s=marker_size, zorder=3, linewidths=1.0 if hollow else 0.5,
+                   facecolors="white" if hollow else colours, edgecolors=colours if hollow else "white")
+    for column, setter in (("x", ax.set_xlim), ("y", ax.set_ylim)):
+        low, high = float(table[column].min()), float(table[column].max())
+        pad = max(high - low, 1e-6) * 0.1
+        setter(low - pad, high + pad)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    add_cluster_legend(figure, cluster_of.values(), "point")
+    place_labels([(ax, float(row.x), float(row.y), row.province) for row in table.itertuples()],
+                 marker_radius=math.sqrt(marker_size) / 2)
+    return save(figure, path)

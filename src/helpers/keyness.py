@@ -46,11 +46,16 @@ def contingency_scores(count: np.ndarray, group_total: np.ndarray, term_total: n
     return expected[0], np.maximum(g2, 0.0), chi2
 
 
-def keyness(tokens_by_group: pd.DataFrame, min_count: int = 3, top_n: int = 10) -> pd.DataFrame:
-    """Return each group's top_n over-used terms (used at least min_count times) by G2, ties by term."""
+def keyness(tokens_by_group: pd.DataFrame, min_count: int = 3, top_n: int = 10, max_p: float = 1.0) -> pd.DataFrame:
+    """Return each group's top_n over-used terms (used at least min_count times, p <= max_p) by G2, ties by term.
+
+    The usual thresholds are max_p = 0.05 (G2 >= 3.84) and 0.01 (G2 >= 6.63).
+    """
     for name, value in (("min_count", min_count), ("top_n", top_n)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ProjectError(f"{name}={value!r}: must be a whole number of at least 1")
+    if isinstance(max_p, bool) or not isinstance(max_p, int | float) or not 0 < max_p <= 1:
+        raise ProjectError(f"keyness_max_p={max_p!r}: must be a probability above 0 and at most 1, e.g. 0.01")
     table = tokens_by_group.sort_values("group", kind="stable", ignore_index=True)
     documents = table["tokens"].fillna("").astype(str).tolist()
     if not any(document.split() for document in documents):
@@ -68,7 +73,7 @@ def keyness(tokens_by_group: pd.DataFrame, min_count: int = 3, top_n: int = 10) 
         "expected": expected, "g2": g2, "chi2": chi2, "p_value": stats.chi2.sf(g2, df=1), "direction": "over",
     })
     over = (count - expected > TOLERANCE * np.maximum(expected, 1.0)) & (g2 > TOLERANCE)
-    scores = scores[over & (scores["count"] >= min_count)]
+    scores = scores[over & (scores["count"] >= min_count) & (scores["p_value"] <= max_p)]
     scores = scores.sort_values(["group", "g2", "term"], ascending=[True, False, True], kind="stable")
     scores = scores.assign(rank=scores.groupby("group", sort=False).cumcount() + 1)
     return scores[scores["rank"] <= top_n].reset_index(drop=True)[KEYNESS_COLUMNS]

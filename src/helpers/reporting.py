@@ -38,3 +38,29 @@ def names(items: list[str] | pd.Series, empty: str = "none") -> str:
 def show(*blocks: str) -> Markdown:
     """Display markdown blocks as one Markdown output (what the renderer takes into the report)."""
     return Markdown("\n\n".join(blocks))
+
+
+# Agreement between two clusterings by adjusted Rand index, after Hennig's (2007) reading of bootstrap Jaccard
+# values: at least 0.85 highly stable, 0.75 stable, 0.6 a pattern, below that dissolved.
+AGREEMENT = ((0.85, "high"), (0.75, "good"), (0.6, "partial"), (-1.0, "poor"))
+
+
+def agreement(ari: float) -> str:
+    """Describe an adjusted Rand index (bootstrap or between runs) in words, by the thresholds of AGREEMENT."""
+    return next(word for threshold, word in AGREEMENT if ari >= threshold)
+
+
+def trend_words(rho: float, p_value: float, alpha: float = 0.05) -> str:
+    """Describe a rank correlation with time: rises, falls, or no clear trend at significance alpha."""
+    if not p_value == p_value or p_value >= alpha:  # NaN or not significant
+        return "shows no clear trend with the plan date"
+    return "rises with the plan date" if rho > 0 else "falls with the plan date"
+
+
+def value_range(values: pd.Series, digits: int = 2) -> str:
+    """Return 'low–high' of some numbers, the number itself when there is one, or 'n/a' when there are none."""
+    values = pd.Series(values, dtype=float).dropna()
+    if values.empty:
+        return "n/a"
+    low, high = f"{values.min():.{digits}f}", f"{values.max():.{digits}f}"
+    return low if low == high else f"{low}–{high}"

@@ -7,7 +7,7 @@ topics across random starts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -34,6 +34,7 @@ class TopicResult:
     passage_topics: pd.DataFrame
     province_topics: pd.DataFrame
     passage_shares: pd.DataFrame
+    components: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 def check_n_topics(n_topics: int, n_passages: int, n_terms: int | None = None) -> None:
@@ -80,7 +81,7 @@ def fit_topics(passages: pd.DataFrame, tokens: pd.DataFrame, n_topics: int, seed
         table[["passage_id", "province"]].assign(n_chars=n_chars.astype(int)),
         pd.DataFrame(shares, columns=[f"T{topic}" for topic in topic_numbers]),
     ], axis=1)
-    return TopicResult(topic_terms, topics, passage_topics, province_topics, passage_shares)
+    return TopicResult(topic_terms, topics, passage_topics, province_topics, passage_shares, components)
 
 
 def passage_matrix(passages: pd.DataFrame, tokens: pd.DataFrame, min_df: float,
@@ -190,13 +191,7 @@ def random_start_components(matrix: sparse.csr_matrix, n_topics: int, seeds: Seq
 
 def matched_cosines(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Return the cosines of topic-word vectors of two runs after pairing the topics one-to-one (Hungarian)."""
-    def unit(rows: np.ndarray) -> np.ndarray:
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        return rows / np.where(norms > 0, norms, 1)
-
-    cosine = unit(first) @ unit(second).T
-    rows, columns = linear_sum_assignment(cosine, maximize=True)
-    return cosine[rows, columns]
+    return matched_by_topic(first, second)
 
 
 def pair_stability(runs: list[np.ndarray], seeds: Sequence[int]) -> pd.DataFrame:
@@ -261,3 +256,60 @@ def best_n_topics(selection: pd.DataFrame) -> int:
     ranked = selection.assign(score=selection["score"].round(12)).sort_values(
         ["score", "n_topics"], ascending=[False, True])
     return int(ranked["n_topics"].iloc[0])
+
+
+def feasible_grid(grid: Iterable[int], passages: pd.DataFrame, tokens: pd.DataFrame, min_df: float,
+                  max_df: float) -> list[int]:
+    """Return the topic numbers of the grid that the passage matrix can support (2 <= k <= passages, terms)."""
+    _, matrix, _ = passage_matrix(passages, tokens, min_df, max_df)
+    return sorted(k for k in set(grid) if 2 <= k <= min(matrix.shape))
+
+
+def choose_n_topics(n_topics: int | str, passages: pd.DataFrame, tokens: pd.DataFrame, grid: Iterable[int],
+                    seeds: Sequence[int], min_df: float, max_df: float,
+                    top_words: int) -> tuple[int, pd.DataFrame]:
+    """Return the number of topics and the selection table (select_n_topics plus a chosen flag).
+
+    With n_topics='auto' the grid (restricted to what the corpus supports) is scored and the best number
+    taken; with a number, only that number is scored, so the report can still state its diagnostics.
+    """
+    if n_topics == "auto":
+        candidates = feasible_grid(grid, passages, tokens, min_df, max_df)
+        if not candidates:
+            raise ProjectError(f"topic_grid={list(grid)!r}: no topic number fits this corpus (at least 2, at most "
+                               "the number of passages and terms); give smaller numbers or lower min_df")
+    else:
+        candidates = [n_topics]
+    selection = select_n_topics(passages, tokens, candidates, seeds, min_df, max_df, top_words)
+    chosen = best_n_topics(selection) if n_topics == "auto" else int(n_topics)
+    return chosen, selection.assign(chosen=selection["n_topics"] == chosen)
+
+
+def topic_diagnostics(result: TopicResult, passages: pd.DataFrame, tokens: pd.DataFrame, seeds: Sequence[int],
+                      min_df: float, max_df: float, top_words: int) -> pd.DataFrame:
+    """Return topic, coherence (NPMI), exclusivity and stability of each topic of a fitted model.
+
+    A topic's stability is its mean cosine, over random-start refits with the given seeds, with the topic it
+    is matched to (Hungarian assignment on topic-word cosines): near 1, every refit finds it again.
+    """
+    _, matrix, _ = passage_matrix(passages, tokens, min_df, max_df)
+    components = result.components
+    presence = (matrix > 0).astype(float).tocsr()
+    coherence = presence_npmi(presence, top_word_indices(components, top_words))
+    runs = random_start_components(matrix, components.shape[0], check_seeds(seeds))
+    stability = np.mean([matched_by_topic(components, run) for run in runs], axis=0)
+    return pd.DataFrame({"topic": np.arange(1, components.shape[0] + 1), "coherence": coherence,
+                         "exclusivity": exclusivity(components, top_words), "stability": stability})
+
+
+def matched_by_topic(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Return, for each reference topic in order, the cosine with its Hungarian-matched topic of another run."""
+    def unit(rows: np.ndarray) -> np.ndarray:
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms > 0, norms, 1)
+
+    cosine = unit(reference) @ unit(other).T
+    rows, columns = linear_sum_assignment(cosine, maximize=True)
+    matched = np.empty(reference.shape[0])
+    matched[rows] = cosine[rows, columns]
+    return matched

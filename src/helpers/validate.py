@@ -8,7 +8,6 @@ from typing import Any
 
 from helpers.config import ProjectError, resolve
 
-STAGE_NAMES = ("clean", "passages", "tfidf", "topics", "clusters", "convergence", "report")
 CLUSTER_INPUTS = ("topics", "tfidf")
 PATH_PARAMS = ("raw_dir", "lexicon_dir", "interim_dir", "processed_dir", "figures_dir", "build_dir", "report_dir")
 
@@ -41,11 +40,49 @@ def _names(value: Any) -> str:
     return "" if ok else "must be a list of names, e.g. [一网通办, 一网统管]"
 
 
+def _auto_or_whole(minimum: int) -> Callable[[Any], str]:
+    """A check that a value is `auto` or a whole number of at least `minimum`."""
+    whole = _whole(minimum)
+    return lambda value: "" if value == "auto" or not whole(value) else f"must be auto or {whole(value)[8:]}"
+
+
+def _list_of(check: Callable[[Any], str], example: str, empty_ok: bool = False) -> Callable[[Any], str]:
+    """A check that a value is a list (non-empty unless empty_ok) whose items all pass `check`."""
+    def checked(value: Any) -> str:
+        ok = isinstance(value, list) and (empty_ok or value) and not any(check(item) for item in value)
+        return "" if ok else f"must be a list like {example}"
+    return checked
+
+
+def _probability(value: Any) -> str:
+    """A probability above 0 and at most 1."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1
+    return "" if ok else "must be a probability above 0 and at most 1, e.g. 0.01"
+
+
+def _flag(value: Any) -> str:
+    """A boolean."""
+    return "" if isinstance(value, bool) else "must be true or false"
+
+
+def _offset(value: Any) -> str:
+    """A non-zero whole number."""
+    return "" if isinstance(value, int) and not isinstance(value, bool) and value != 0 else "non-zero"
+
+
 CHECKS: dict[str, Callable[[Any], str]] = {
     "min_passage_chars": _whole(1), "min_token_chars": _whole(1), "top_terms": _whole(1),
-    "n_topics": _whole(2), "topic_top_words": _whole(2), "seed": _whole(0), "n_clusters": _whole(2),
+    "keyness_min_count": _whole(1), "keyness_max_p": _probability,
+    "n_topics": _auto_or_whole(2), "topic_grid": _list_of(_whole(2), "[3, 4, 5]"),
+    "stability_seeds": _whole(2), "topic_top_words": _whole(2), "seed": _whole(0),
+    "n_clusters": _auto_or_whole(2), "cluster_grid": _list_of(_whole(2), "[2, 3, 4]"), "n_boot": _whole(1),
     "min_province_chars": _whole(0), "min_df": _document_frequency, "max_df": _document_frequency,
     "cluster_input": _choice(CLUSTER_INPUTS), "focus_concepts": _names,
+    "reuse_shingle": _whole(2), "reuse_min_chars": _whole(2), "reuse_max_passages": _whole(2),
+    "reuse_across_sources": _flag, "sweep_topic_offsets": _list_of(_offset, "[-1, 1]", empty_ok=True),
+    "sweep_min_df": _list_of(_document_frequency, "[1, 3]", empty_ok=True),
+    "sweep_cluster_inputs": _list_of(_choice(CLUSTER_INPUTS), "[topics, tfidf]", empty_ok=True),
+    "sweep_n_boot": _whole(1), "sweep_jobs": _whole(1), "draw_figures": _flag,
 }
 
 

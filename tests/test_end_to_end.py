@@ -76,3 +76,33 @@ def test_pdf_text_has_chinese_and_every_figure(bundled_run):
     figures = len(list((bundled_run / "figures").glob("*.png")))
     assert all(f"Figure {n}" in text for n in range(1, figures + 1))
     assert len(reader.pages) >= 8
+
+
+def documented_columns(root) -> dict[str, set[str]]:
+    """The columns data/README.md describes, by table path (interim/x.csv, processed/y.csv)."""
+    documented: dict[str, set[str]] = {}
+    tables: list[str] = []
+    for line in (root / "data" / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("### "):
+            tables = re.findall(r"((?:interim|processed)/\w+\.csv)", line)
+            for table in tables:
+                documented.setdefault(table, set())
+        elif tables and line.startswith("| ") and not line.startswith("| column"):
+            column = line.split("|")[1].strip()
+            for table in tables:
+                documented[table].add(column)
+    return documented
+
+
+@pytest.mark.slow
+def test_every_column_of_every_table_is_in_the_data_dictionary(bundled_run, root):
+    documented = documented_columns(root)
+    written = sorted(path.relative_to(bundled_run).as_posix()
+                     for folder in ("interim", "processed") for path in (bundled_run / folder).glob("*.csv"))
+    assert sorted(documented) == written
+    for table in written:
+        columns = pd.read_csv(bundled_run / table, nrows=0).columns
+        missing = [column for column in columns
+                   if column not in documented[table] and not (re.fullmatch(r"T\d+", column)
+                                                               and "T1…Tk" in documented[table])]
+        assert not missing, f"{table}: describe {missing} in data/README.md"

@@ -50,9 +50,12 @@ def test_two_runs_give_identical_tables_and_figures(root, fixture_run, tmp_path)
 def test_every_stage_writes_its_outputs(fixture_run):
     out, written = fixture_run
     assert [path.stem for path in written] == [
-        "01_clean", "02_passages", "03_tfidf", "04_topics", "05_clusters", "06_convergence", "report"]
-    for table in ["passages", "concept_mentions", "distinctive_terms", "topics", "topic_terms", "province_topics",
-                  "clusters", "adoption", "adoption_curve", "similarity"]:
+        "01_clean", "02_passages", "03_tfidf", "04_topics", "05_clusters", "06_convergence", "07_reuse",
+        "08_sensitivity", "report"]
+    for table in ["passages", "concept_mentions", "distinctive_terms", "keyness_provinces", "topics", "topic_terms",
+                  "topic_selection", "topic_stability", "province_topics", "passage_topic_shares", "clusters",
+                  "cluster_silhouette", "cluster_bootstrap", "cluster_projection", "adoption", "adoption_curve",
+                  "similarity", "similarity_spread", "reuse_provinces", "sensitivity"]:
         assert len(pd.read_csv(out / "processed" / f"{table}.csv")) > 0, table
     figures = sorted(path.name for path in (out / "figures").glob("*.png"))
     assert len(figures) >= 10

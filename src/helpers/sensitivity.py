@@ -74,7 +74,7 @@ def prepare_variant(folder: Path, baseline_processed: Path, params: dict[str, An
 def run_variant(name: str, params_file: Path, root: Path) -> str:
     """Run the swept stages of one variant in a subprocess; return its name, or raise naming the variant."""
     command = [sys.executable, "-m", "helpers.pipeline", "--params", str(params_file), "--from", FIRST_STAGE,
-               "--to", LAST_STAGE, "--no-render"]
+               "--to", LAST_STAGE, "--no-render", "--force"]  # the copied inputs are not fingerprinted: rerun all
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()] or ["(no message)"]

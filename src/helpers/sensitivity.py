@@ -29,7 +29,6 @@ from helpers.topics import matched_cosines
 
 FIRST_STAGE, LAST_STAGE = "tfidf", "convergence"
 INPUTS = ("passages.csv", "concept_mentions.csv")  # tables of the baseline that the swept stages read
-SWEPT = ("n_topics", "min_df", "cluster_input")
 COLUMNS = ["variant", "parameter", "value", "n_topics", "topic_match", "n_clusters", "silhouette",
            "ari_vs_baseline", "bootstrap_ari", "terms_overlap", "similarity_rho", "trend_rho"]
 
@@ -131,12 +130,18 @@ def similarity_agreement(baseline: pd.DataFrame, variant: pd.DataFrame) -> float
     return float(stats.spearmanr(merged["similarity_x"], merged["similarity_y"])[0])
 
 
-def conclusions(processed: Path, baseline: Path | None = None) -> dict[str, float]:
-    """Return the conclusions of one run read from its processed folder, compared with a baseline's."""
-    tables = {name: read_table(processed / f"{name}.csv", stage) for name, stage in (
-        ("topics", "topics"), ("topic_terms", "topics"), ("clusters", "clusters"),
-        ("cluster_silhouette", "clusters"), ("cluster_bootstrap", "clusters"), ("distinctive_terms", "tfidf"),
-        ("similarity", "convergence"))}
+RUN_TABLES = (("topics", "topics"), ("topic_terms", "topics"), ("clusters", "clusters"),
+              ("cluster_silhouette", "clusters"), ("cluster_bootstrap", "clusters"), ("distinctive_terms", "tfidf"),
+              ("similarity", "convergence"))
+
+
+def read_run(processed: Path) -> dict[str, pd.DataFrame]:
+    """Read the tables of one run that its conclusions come from."""
+    return {name: read_table(processed / f"{name}.csv", stage) for name, stage in RUN_TABLES}
+
+
+def conclusions(tables: dict[str, pd.DataFrame], base: dict[str, pd.DataFrame] | None = None) -> dict[str, float]:
+    """Return the conclusions of one run (its read_run tables), compared with a baseline's tables."""
     silhouette = tables["cluster_silhouette"]
     row: dict[str, float] = {
         "n_topics": len(tables["topics"]), "n_clusters": int(tables["clusters"]["cluster"].nunique()),
@@ -144,10 +149,8 @@ def conclusions(processed: Path, baseline: Path | None = None) -> dict[str, floa
         "bootstrap_ari": float(tables["cluster_bootstrap"]["ari"].mean()),
         "trend_rho": similarity_trend(tables["similarity"])["rho"],
     }
-    if baseline is None:
+    if base is None:
         return {**row, "topic_match": 1.0, "ari_vs_baseline": 1.0, "terms_overlap": 1.0, "similarity_rho": 1.0}
-    base = {name: read_table(baseline / f"{name}.csv", "baseline") for name in (
-        "topic_terms", "clusters", "distinctive_terms", "similarity")}
     return {**row,
             "topic_match": topic_match(base["topic_terms"], tables["topic_terms"]),
             "ari_vs_baseline": cluster_agreement(base["clusters"], tables["clusters"]),
@@ -157,10 +160,12 @@ def conclusions(processed: Path, baseline: Path | None = None) -> dict[str, floa
 
 def sensitivity_table(baseline: Path, folders: dict[str, Path]) -> pd.DataFrame:
     """Return one row of conclusions per run: the baseline first, then each variant in sweep order."""
-    records = [{"variant": "baseline", "parameter": "", "value": "", **conclusions(baseline)}]
+    base = read_run(baseline)
+    records = [{"variant": "baseline", "parameter": "", "value": "", **conclusions(base)}]
     for name, folder in folders.items():
         parameter, _, value = name.partition("=")
-        records.append({"variant": name, "parameter": parameter, "value": value, **conclusions(folder, baseline)})
+        records.append({"variant": name, "parameter": parameter, "value": value,
+                        **conclusions(read_run(folder), base)})
     table = pd.DataFrame(records)
     table["value"] = table["value"].astype(str)
     return table[COLUMNS]

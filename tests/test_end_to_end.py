@@ -106,3 +106,20 @@ def test_every_column_of_every_table_is_in_the_data_dictionary(bundled_run, root
                    if column not in documented[table] and not (re.fullmatch(r"T\d+", column)
                                                                and "T1…Tk" in documented[table])]
         assert not missing, f"{table}: describe {missing} in data/README.md"
+
+
+@pytest.mark.slow
+def test_fallback_html_has_every_label_quarto_would_number(bundled_run):
+    import nbformat
+
+    executed = nbformat.read(bundled_run / "build" / "report" / "report.ipynb", as_version=4)
+    markdown = [cell.source for cell in executed.cells if cell.cell_type == "markdown"]
+    markdown += [output["data"]["text/markdown"] for cell in executed.cells if cell.cell_type == "code"
+                 for output in cell.get("outputs", []) if "text/markdown" in output.get("data", {})]
+    labels = set(re.findall(r"\{#((?:fig|tbl|sec)-[\w-]+)", "\n".join(markdown)))
+    page = (bundled_run / "report" / "report.html").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'id="((?:fig|tbl|sec)-[\w-]+)"', page))
+    assert {label.split("-")[0] for label in labels} == {"fig", "tbl", "sec"}
+    assert labels == anchors
+    assert len([label for label in labels if label.startswith("fig-")]) == len(
+        list((bundled_run / "figures").glob("*.png")))

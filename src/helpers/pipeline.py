@@ -260,9 +260,11 @@ def executed_path(stage: str, notebook: Path, build_dir: Path) -> Path:
 
 
 def notebook_parameters(stage: str, notebook: Path, params: dict[str, Any]) -> dict[str, Any]:
-    """The params that the notebook declares, plus the renderer's label when the report asks for one."""
+    """The params that the notebook declares; the report may also ask for the renderer and every parameter."""
     declared = declared_parameters(notebook)
     chosen = {name: params[name] for name in declared if name in params}
+    if stage == REPORT_STAGE and "run_parameters" in declared and "run_parameters" not in chosen:
+        chosen["run_parameters"] = {name: params[name] for name in sorted(params)}
     if stage == REPORT_STAGE and "renderer" in declared and "renderer" not in chosen:
         from helpers.render import detect_renderer, renderer_label
 

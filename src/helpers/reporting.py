@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pandas as pd
 from IPython.display import Markdown
 
@@ -9,11 +11,24 @@ from IPython.display import Markdown
 def md_table(table: pd.DataFrame, caption: str, label: str, align: str | None = None) -> str:
     """Return a pipe table with a Quarto caption line `: caption {#tbl-label}`."""
     align = align or "".join("r" if pd.api.types.is_numeric_dtype(table[col]) else "l" for col in table.columns)
-    rule = {"l": ":---", "r": "---:", "c": ":---:"}
-    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "| " + " | ".join(rule[a] for a in align) + " |"]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(value) for value in row) + " |")
+    rows = [[_cell(value) for value in row] for row in table.itertuples(index=False)]
+    widths = [max(map(_display_width, [str(name)] + [row[index] for row in rows])) for index, name in
+              enumerate(table.columns)]
+    rule = [_rule(alignment, width) for alignment, width in zip(align, widths, strict=True)]
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + f"\n\n: {caption} {{#tbl-{label}}}\n"
+
+
+def _rule(alignment: str, width: int) -> str:
+    """Return a column's rule, its dashes proportional to the content: pandoc sizes long tables by them."""
+    dashes = "-" * max(3, width)
+    return {"l": ":" + dashes, "r": dashes + ":", "c": ":" + dashes + ":"}[alignment]
+
+
+def _display_width(text: str) -> int:
+    """Return the width of a text in columns: CJK characters count two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 def _cell(value: object) -> str:

@@ -42,6 +42,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files that writes interrupted by a killed process left in a folder tree."""
+    stale = sorted(folder.rglob(".*.tmp")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def write_text(path: Path, text: str) -> Path:
     """Write UTF-8 text atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))

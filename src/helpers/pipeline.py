@@ -42,8 +42,8 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from helpers.config import ProjectError, load_params, parse_override, project_root, resolve
-from helpers.io import WRITE_LOG, atomic_write_bytes
-from helpers.validate import validate_corpus, validate_params
+from helpers.io import WRITE_LOG, atomic_write_bytes, remove_stale_temporaries
+from helpers.validate import check_stage_inputs, validate_corpus, validate_params
 
 # The stages of the pipeline, in the order they run, with their notebooks (relative to the project root).
 STAGES: dict[str, str] = {
@@ -541,6 +541,8 @@ def run_pipeline(params: dict[str, Any], stages: list[str] | None = None, render
     stages = check_stages(params, stages, root)
     started = time.perf_counter()
     build_dir = param_path(params, "build_dir", root)
+    for name in OUTPUT_FOLDERS:
+        remove_stale_temporaries(param_path(params, name, root))
     shared = shared_inputs(params, root)
     width = max(map(len, STAGES))
     executed: dict[str, Path] = {}
@@ -555,6 +557,8 @@ def run_pipeline(params: dict[str, Any], stages: list[str] | None = None, render
             if not force and up_to_date(stamp_path(stage, build_dir), fingerprints[stage], executed[stage], root):
                 print(f"{label} up to date", flush=True)
                 continue
+            for note in check_stage_inputs(stage, params, root):
+                print(f"note: {note}", flush=True)
             kernel = pool.take(ahead=index < len(stages))
             print(label, end="", flush=True)
             executed[stage] = run_timed(stage, fingerprints[stage], params, root, kernel)

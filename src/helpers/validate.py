@@ -110,3 +110,37 @@ def validate_corpus(raw_dir: Path) -> list[str]:
 
     read_sources(raw_dir, load_manifest(raw_dir))
     return []
+
+
+def _read_column(path: Path, columns: list[str]):
+    """Read some columns of a table as strings."""
+    import pandas as pd
+
+    return pd.read_csv(path, dtype=str, keep_default_na=False, usecols=columns)
+
+
+def check_stage_inputs(stage: str, params: dict[str, Any], root: Path | None = None) -> list[str]:
+    """Check the passages a stage is about to read against its parameters; raise on a refusal, return notes."""
+    passages_file = resolve(params.get("processed_dir", "data/processed"), root) / "passages.csv"
+    if stage not in ("tfidf", "topics", "clusters") or not passages_file.is_file():
+        return []
+    passages = _read_column(passages_file, ["source_id", "province", "level"])
+    provincial = passages[passages["level"] == "province"]
+    if provincial.empty:
+        raise ProjectError(f"{passages_file}: no source yields a province passage; add sources that name provinces "
+                           "or add the names they use to provinces.csv in lexicon_dir")
+    limits = {"topics": ("n_topics", len(passages), "passages"),
+              "clusters": ("n_clusters", provincial["province"].nunique(), "provinces with passages")}
+    if stage in limits:
+        name, available, what = limits[stage]
+        value = params.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > available:
+            raise ProjectError(f"parameter {name}={value}: larger than the {available} {what} in {passages_file}; "
+                               f"choose at most {available}, or auto (-p {name}=auto)")
+        return []
+    sources = set(passages["source_id"])
+    meta_file = resolve(params.get("interim_dir", "data/interim"), root) / "sources_meta.csv"
+    if meta_file.is_file():
+        sources |= set(_read_column(meta_file, ["source_id"])["source_id"])
+    return [f"source {source_id} yields no province passage (only national text or none)"
+            for source_id in sorted(sources - set(provincial["source_id"]))]

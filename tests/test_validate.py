@@ -15,7 +15,7 @@ from helpers.validate import validate_params
 TEXT = "浙江省数字政府建设“十四五”规划。全面实现“一网通办”。\n"
 
 
-@pytest.mark.parametrize("encoding", ["gb18030", "big5", "utf-8-sig", "utf-16"])
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "big5", "utf-8-sig", "utf-16"])
 def test_encodings_are_detected_and_decoded(tmp_path, encoding):
     text = TEXT * 20 if encoding != "big5" else "浙江省數字政府建設規劃。全面實現一網通辦。\n" * 20
     path = tmp_path / "page.txt"
@@ -92,3 +92,36 @@ def test_another_corpus_writes_to_its_own_folders(root):
     assert other["processed_dir"] == "runs/pages/processed" and other["report_dir"] == "runs/pages/report"
     assert other["figures_dir"] == "my/figures"
     assert separate_outputs(defaults, dict(defaults)) == defaults
+
+
+BAD_CORPORA = {
+    "empty file": ("a,a.txt\n", {"a.txt": b""}, "a.txt: file is empty"),
+    "PDF renamed .txt": ("a,a.txt\n", {"a.txt": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj"}, "a.txt: "),
+    "binary file": ("a,a.txt\n", {"a.txt": bytes(range(256)) * 8}, "a.txt: "),
+    "missing file": ("a,a.txt\nb,b.txt\n", {"a.txt": TEXT.encode()}, "missing file(s) b.txt"),
+    "unlisted file": ("a,a.txt\n", {"a.txt": TEXT.encode(), "c.txt": TEXT.encode()}, "c.txt not in the manifest"),
+    "duplicate id": ("a,a.txt\na,b.txt\n", {"a.txt": TEXT.encode(), "b.txt": TEXT.encode()}, "source_id a used by"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CORPORA))
+def test_bad_corpus_is_refused_in_one_line_and_earlier_outputs_stay(root, tmp_path, case):
+    rows, files, message = BAD_CORPORA[case]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "sources.csv").write_text("source_id,file\n" + rows, encoding="utf-8")
+    for name, data in files.items():
+        (raw / name).write_bytes(data)
+    earlier = {tmp_path / "interim" / "sources_meta.csv": b"source_id\nold\n",
+               tmp_path / "processed" / "passages.csv": b"passage_id\nold-0001\n"}
+    for path, data in earlier.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    folders = [f"{name}_dir={tmp_path / name}" for name in ("interim", "processed", "figures", "build", "report")]
+    command = [sys.executable, "-m", "helpers.pipeline", "-p", f"raw_dir={raw}",
+               *[item for folder in folders for item in ("-p", folder)]]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert all(path.read_bytes() == data for path, data in earlier.items())
+    assert not (tmp_path / "build").exists() and not (tmp_path / "figures").exists()

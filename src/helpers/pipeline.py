@@ -541,7 +541,7 @@ def run_pipeline(params: dict[str, Any], stages: list[str] | None = None, render
     stages = check_stages(params, stages, root)
     started = time.perf_counter()
     build_dir = param_path(params, "build_dir", root)
-    for name in OUTPUT_FOLDERS:
+    for name in OUTPUT_FOLDERS.keys() & params.keys():
         remove_stale_temporaries(param_path(params, name, root))
     shared = shared_inputs(params, root)
     width = max(map(len, STAGES))

@@ -400,3 +400,18 @@ def test_shared_inputs_cover_helper_code_environment_and_input_folders(tmp_path:
                       "environment": pipeline.environment_hash(), "raw_dir": None,
                       "lexicon_dir": pipeline.folder_hash(tmp_path / "lexicon")}
     assert len(shared["helpers"]) == len(shared["environment"]) == 64
+
+
+def test_how_work_is_spread_is_in_no_fingerprint(root: Path, tmp_path: Path) -> None:
+    from helpers.config import load_params
+    from helpers.pipeline import EXECUTION_PARAMS, notebook_parameters, stage_fingerprint
+
+    params = load_params(root / "params.yaml") | {"build_dir": str(tmp_path)}
+    spread = params | {"n_jobs": 2, "dask_scheduler": "tcp://127.0.0.1:8786", "sweep_jobs": 1}
+    shared = {"helpers": "same"}
+    for stage in ("clean", "tfidf", "sensitivity", "report"):
+        assert stage_fingerprint(stage, params, root, shared) == stage_fingerprint(stage, spread, root, shared)
+    assert stage_fingerprint("tfidf", params, root, shared) != stage_fingerprint(
+        "tfidf", params | {"min_df": 3}, root, shared)
+    shown = notebook_parameters("report", root / "report" / "report.ipynb", spread)["run_parameters"]
+    assert not set(EXECUTION_PARAMS) & set(shown) and shown["min_df"] == params["min_df"]

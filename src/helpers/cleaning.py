@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import opencc
 import pandas as pd
 
 from helpers.lexicon import Lexicon
+from helpers.parallel import FileVersions, cached_lexicon, folder_versions, map_in_order, runs_in_workers
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef“”‘’…—《》"
@@ -260,11 +261,22 @@ class CleanCorpus:
     meta: pd.DataFrame
 
 
-def clean_corpus(sources: dict[str, str], lexicon: Lexicon) -> CleanCorpus:
-    """Clean every source and tabulate characters removed per rule and lines dropped per reason."""
+def clean_in_worker(raw: str, folder: Path, versions: FileVersions) -> CleaningResult:
+    """Clean a raw page in a worker process with that process's cached lexicon of the folder."""
+    return clean_document(raw, cached_lexicon(folder, versions))
+
+
+def clean_corpus(sources: dict[str, str], lexicon: Lexicon, n_jobs: int = 1, scheduler: str = "") -> CleanCorpus:
+    """Clean every source (in n_jobs processes or on a Dask scheduler) and tabulate what was removed and dropped."""
+    source_ids = sorted(sources)
+    if runs_in_workers(n_jobs, scheduler):
+        folder = lexicon.folder.absolute()
+        clean = partial(clean_in_worker, folder=folder, versions=folder_versions(folder))
+    else:
+        clean = partial(clean_document, lexicon=lexicon)
+    results = map_in_order(clean, [sources[source_id] for source_id in source_ids], n_jobs, scheduler, "cleaning")
     texts, audit, dropped, meta = {}, [], [], []
-    for source_id in sorted(sources):
-        result = clean_document(sources[source_id], lexicon)
+    for source_id, result in zip(source_ids, results, strict=True):
         texts[source_id] = result.text
         for rule, count in sorted(result.removed_chars.items()):
             if count:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 import pandas as pd
 
 from helpers.lexicon import Lexicon, find_provinces
+from helpers.parallel import FileVersions, cached_lexicon, folder_versions, map_in_order, runs_in_workers
 
 PASSAGE_COLUMNS = [
     "passage_id", "source_id", "province", "level", "date", "date_basis", "title", "kind", "start", "end", "text",
@@ -234,8 +237,8 @@ def cut_passages(text: str, lexicon: Lexicon, page_date: str = "") -> list[Passa
     return sorted(passages, key=lambda passage: passage.start)
 
 
-def passages_table(source_id: str, text: str, lexicon: Lexicon, page_date: str, min_chars: int) -> pd.DataFrame:
-    """Return the passages of one cleaned source as rows of the passages table."""
+def passage_records(source_id: str, text: str, lexicon: Lexicon, page_date: str, min_chars: int) -> list[list]:
+    """Return the passages of one cleaned source as rows of the passages table (columns PASSAGE_COLUMNS)."""
     records = []
     for passage in cut_passages(text, lexicon, page_date):
         body = text[passage.start : passage.end].strip()
@@ -243,11 +246,39 @@ def passages_table(source_id: str, text: str, lexicon: Lexicon, page_date: str, 
             continue
         date, basis = (passage.date, "stated") if passage.date else (page_date, "page" if page_date else "")
         level = "national" if passage.province == NATIONAL else "province"
-        records.append([source_id, passage.province, level, date, basis, passage.title, passage.kind,
-                        passage.start, passage.end, body])
-    table = pd.DataFrame(records, columns=PASSAGE_COLUMNS[1:])
-    table.insert(0, "passage_id", [f"{source_id}-{number:04d}" for number in range(1, len(table) + 1)])
-    return table
+        records.append([f"{source_id}-{len(records) + 1:04d}", source_id, passage.province, level, date, basis,
+                        passage.title, passage.kind, passage.start, passage.end, body])
+    return records
+
+
+def passages_table(source_id: str, text: str, lexicon: Lexicon, page_date: str, min_chars: int) -> pd.DataFrame:
+    """Return the passages of one cleaned source as rows of the passages table."""
+    return pd.DataFrame(passage_records(source_id, text, lexicon, page_date, min_chars), columns=PASSAGE_COLUMNS)
+
+
+def source_records(source: tuple[str, str, str], lexicon: Lexicon, min_chars: int) -> list[list]:
+    """Return the passage rows of one (source_id, cleaned text, page date) triple."""
+    source_id, text, page_date = source
+    return passage_records(source_id, text, lexicon, page_date, min_chars)
+
+
+def source_records_in_worker(source: tuple[str, str, str], folder: Path, versions: FileVersions,
+                             min_chars: int) -> list[list]:
+    """Return the passage rows of one source in a worker process, with its cached lexicon of the folder."""
+    return source_records(source, cached_lexicon(folder, versions), min_chars)
+
+
+def passages_for_sources(texts: dict[str, str], page_dates: dict[str, str], lexicon: Lexicon, min_chars: int,
+                         n_jobs: int = 1, scheduler: str = "") -> pd.DataFrame:
+    """Return the passages table of every cleaned source, in the order of texts (n_jobs processes or Dask)."""
+    if runs_in_workers(n_jobs, scheduler):
+        folder = lexicon.folder.absolute()
+        cut = partial(source_records_in_worker, folder=folder, versions=folder_versions(folder), min_chars=min_chars)
+    else:
+        cut = partial(source_records, lexicon=lexicon, min_chars=min_chars)
+    sources = [(source_id, text, page_dates[source_id]) for source_id, text in texts.items()]
+    rows = map_in_order(cut, sources, n_jobs, scheduler, "cutting passages")
+    return pd.DataFrame([record for records in rows for record in records], columns=PASSAGE_COLUMNS)
 
 
 def count_concepts(passages: pd.DataFrame, lexicon: Lexicon) -> pd.DataFrame:

@@ -72,6 +72,8 @@ STAMPS = "stamps"
 RENDER_STAMP = "render"
 # Folders of inputs that every stage may read; their files are part of every stage's fingerprint.
 INPUT_FOLDERS = ("raw_dir", "lexicon_dir")
+# Parameters that decide how work is spread over processes, never what it produces: not in any fingerprint.
+EXECUTION_PARAMS = ("n_jobs", "dask_scheduler", "sweep_jobs")
 
 
 class StageError(Exception):
@@ -264,7 +266,7 @@ def notebook_parameters(stage: str, notebook: Path, params: dict[str, Any]) -> d
     declared = declared_parameters(notebook)
     chosen = {name: params[name] for name in declared if name in params}
     if stage == REPORT_STAGE and "run_parameters" in declared and "run_parameters" not in chosen:
-        chosen["run_parameters"] = {name: params[name] for name in sorted(params)}
+        chosen["run_parameters"] = {name: params[name] for name in sorted(params) if name not in EXECUTION_PARAMS}
     if stage == REPORT_STAGE and "renderer" in declared and "renderer" not in chosen:
         from helpers.render import detect_renderer, renderer_label
 
@@ -430,7 +432,8 @@ def stage_fingerprint(stage: str, params: dict[str, Any], root: Path, shared: di
     """A sha256 over everything a stage's results depend on (see the module docstring)."""
     notebook = stage_notebook(stage, root)
     inputs = {"stage": stage, "notebook": file_sha256(notebook), "shared": shared,
-              "parameters": notebook_parameters(stage, notebook, params),
+              "parameters": {name: value for name, value in notebook_parameters(stage, notebook, params).items()
+                             if name not in EXECUTION_PARAMS},
               "upstream": upstream_outputs(stage, param_path(params, "build_dir", root), root)}
     if stage == REPORT_STAGE:
         inputs["style"] = file_sha256(notebook.with_name("style.css"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from pathlib import Path
 
 import jieba
@@ -11,6 +12,7 @@ import pandas as pd
 
 from helpers.config import ProjectError
 from helpers.lexicon import Lexicon, read_word_list
+from helpers.parallel import FileVersions, folder_versions, map_in_order, once_per_process, runs_in_workers
 
 STOPWORDS_FILE = "stopwords.txt"
 USERDICT_FILE = "userdict.txt"
@@ -44,6 +46,7 @@ class Tokenizer:
         """Load the lexicon, the stopword list and a private jieba dictionary once."""
         if not isinstance(min_token_chars, int) or min_token_chars < 1:
             raise ProjectError(f"min_token_chars={min_token_chars!r}: must be a whole number of at least 1")
+        self.lexicon_dir = lexicon_dir
         self.min_token_chars = min_token_chars
         self.terms = build_user_dictionary(lexicon_dir)
         lexicon = Lexicon(lexicon_dir)
@@ -73,10 +76,38 @@ class Tokenizer:
         return tokens
 
 
-def tokenize_passages(passages: pd.DataFrame, tokenizer: Tokenizer) -> pd.DataFrame:
-    """Return passage_id and the space-separated tokens of every passage, sorted by passage_id."""
+@once_per_process
+def cached_tokenizer(lexicon_dir: Path, min_token_chars: int, versions: FileVersions) -> Tokenizer:
+    """Return a tokeniser built once per process and per version of the lexicon files (jieba loads once)."""
+    return Tokenizer(lexicon_dir, min_token_chars)
+
+
+def joined_tokens(text: str, tokenizer: Tokenizer) -> str:
+    """Return a text's tokens separated by spaces."""
+    return " ".join(tokenizer.tokenize(text))
+
+
+def joined_tokens_in_worker(text: str, lexicon_dir: Path, min_token_chars: int, versions: FileVersions) -> str:
+    """Return a text's tokens separated by spaces, with the worker process's cached tokeniser."""
+    return joined_tokens(text, cached_tokenizer(lexicon_dir, min_token_chars, versions))
+
+
+def tokenize_passages(passages: pd.DataFrame, tokenizer: Tokenizer, n_jobs: int = 1,
+                      scheduler: str = "") -> pd.DataFrame:
+    """Return passage_id and the space-separated tokens of every passage, sorted by passage_id.
+
+    With n_jobs > 1 (or -1) or a Dask scheduler, workers rebuild the tokeniser from its lexicon_dir and
+    min_token_chars, once per process.
+    """
+    if runs_in_workers(n_jobs, scheduler):
+        folder = Path(tokenizer.lexicon_dir).absolute()
+        tokenize = partial(joined_tokens_in_worker, lexicon_dir=folder, min_token_chars=tokenizer.min_token_chars,
+                           versions=folder_versions(folder))
+    else:
+        tokenize = partial(joined_tokens, tokenizer=tokenizer)
+    texts = passages["text"].astype(str).tolist()
     table = pd.DataFrame({
         "passage_id": passages["passage_id"].astype(str),
-        "tokens": [" ".join(tokenizer.tokenize(text)) for text in passages["text"].astype(str)],
+        "tokens": map_in_order(tokenize, texts, n_jobs, scheduler, "tokenising"),
     })
     return table.sort_values("passage_id", ignore_index=True)

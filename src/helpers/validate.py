@@ -70,6 +70,21 @@ def _offset(value: Any) -> str:
     return "" if isinstance(value, int) and not isinstance(value, bool) and value != 0 else "non-zero"
 
 
+def _jobs(value: Any) -> str:
+    """A process count: a whole number of at least 1, or -1 for every core."""
+    ok = type(value) is int and (value >= 1 or value == -1)
+    return "" if ok else "must be a whole number of at least 1, or -1 for every core"
+
+
+def _scheduler_address(value: Any) -> str:
+    """Empty, or an address such as tcp://host:port."""
+    host_and_port = value.rpartition("://")[2] if isinstance(value, str) else ""
+    host, _, port = host_and_port.rpartition(":")
+    if value == "" or (host and port.isdigit() and not any(map(str.isspace, value))):
+        return ""
+    return "must be empty (run locally) or a Dask scheduler address such as tcp://127.0.0.1:8786"
+
+
 CHECKS: dict[str, Callable[[Any], str]] = {
     "min_passage_chars": _whole(1), "min_token_chars": _whole(1), "top_terms": _whole(1),
     "keyness_min_count": _whole(1), "keyness_max_p": _probability,
@@ -83,6 +98,7 @@ CHECKS: dict[str, Callable[[Any], str]] = {
     "sweep_min_df": _list_of(_document_frequency, "[1, 3]", empty_ok=True),
     "sweep_cluster_inputs": _list_of(_choice(CLUSTER_INPUTS), "[topics, tfidf]", empty_ok=True),
     "sweep_n_boot": _whole(1), "sweep_jobs": _whole(1), "draw_figures": _flag,
+    "n_jobs": _jobs, "dask_scheduler": _scheduler_address,
 }
 
 

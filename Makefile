@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha1(open("pyproject.toml","rb").read()).hexdigest()[:10])')
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test lab clean
+.PHONY: help setup report test bench lab clean
 
 help: ## List the verbs of this Makefile
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ report: $(STAMP) ## Run every notebook in order and render report/_output/report
 
 test: $(STAMP) ## Run the unit, notebook and end-to-end tests
 	$(PY) -m pytest $(ARGS)
+
+bench: $(STAMP) ## Time the analysis stages on synthetic corpora of 1k, 3k and 10k documents
+	$(PY) -m helpers.bench $(ARGS)
 
 lab: $(STAMP) ## Open the notebooks in JupyterLab with the project's kernel
 	$(PY) -m pip install --quiet -e '.[dev,lab]'

@@ -125,3 +125,16 @@ def test_tokenising_a_corpus_sized_text_is_fast(tokenizer, root):
     assert time.perf_counter() - started < 2.0
     assert len(tokens) > 5_000
 
+
+
+def test_jieba_loads_only_where_text_is_tokenised(lexicon_dir):
+    import pandas as pd
+
+    from helpers.tokens import tokenize_passages
+
+    main = Tokenizer(lexicon_dir, 2)
+    assert "jieba" not in vars(main)
+    passages = pd.DataFrame({"passage_id": ["a-1", "a-2"], "text": ["推进政务服务一网通办。", "建设城市大脑。"]})
+    parallel = tokenize_passages(passages, main, n_jobs=2)
+    assert "jieba" not in vars(main)
+    assert parallel.equals(tokenize_passages(passages, main)) and "jieba" in vars(main)

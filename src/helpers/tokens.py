@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 import jieba
@@ -43,7 +43,7 @@ class Tokenizer:
     """
 
     def __init__(self, lexicon_dir: Path, min_token_chars: int) -> None:
-        """Load the lexicon, the stopword list and a private jieba dictionary once."""
+        """Load the lexicon and the stopword list; jieba's dictionary loads on first use."""
         if not isinstance(min_token_chars, int) or min_token_chars < 1:
             raise ProjectError(f"min_token_chars={min_token_chars!r}: must be a whole number of at least 1")
         self.lexicon_dir = lexicon_dir
@@ -56,8 +56,13 @@ class Tokenizer:
         self.stopwords = set(read_word_list(lexicon_dir / STOPWORDS_FILE))
         self.term_pattern = re.compile("(" + "|".join(map(re.escape, self.terms)) + ")")
         logging.getLogger("jieba").setLevel(logging.WARNING)
-        self.jieba = jieba.Tokenizer()
-        self.jieba.initialize()
+
+    @cached_property
+    def jieba(self) -> jieba.Tokenizer:
+        """A private jieba tokeniser, its dictionary loaded on first use (never, when workers tokenise)."""
+        segmenter = jieba.Tokenizer()
+        segmenter.initialize()
+        return segmenter
 
     def keep(self, token: str) -> bool:
         """Whether a jieba token is a content word: long enough, not a stopword, number or punctuation."""
@@ -79,7 +84,9 @@ class Tokenizer:
 @once_per_process
 def cached_tokenizer(lexicon_dir: Path, min_token_chars: int, versions: FileVersions) -> Tokenizer:
     """Return a tokeniser built once per process and per version of the lexicon files (jieba loads once)."""
-    return Tokenizer(lexicon_dir, min_token_chars)
+    tokenizer = Tokenizer(lexicon_dir, min_token_chars)
+    tokenizer.jieba.initialize()  # load the dictionary now, under the cache's lock, not in racing threads
+    return tokenizer
 
 
 def joined_tokens(text: str, tokenizer: Tokenizer) -> str:

@@ -265,3 +265,33 @@ def test_year_fraction_reads_month_and_year_dates() -> None:
     assert figures.year_fraction("2021-04") == pytest.approx(2021.25)
     assert figures.year_fraction("2020") == 2020.0
     assert math.isnan(figures.year_fraction(""))
+
+
+def test_many_sources_are_folded_into_one_column_of_others():
+    import pandas as pd
+
+    from helpers.figures import fold_columns
+
+    matrix = pd.DataFrame({f"s{n:02d}": [n, 1] for n in range(30)}, index=["浙江", "上海"])
+    folded = fold_columns(matrix, limit=5)
+    assert list(folded.columns) == ["s26", "s27", "s28", "s29", "26 others"]
+    assert folded["26 others"].tolist() == [sum(range(26)), 26]
+    assert folded.to_numpy().sum() == matrix.to_numpy().sum()
+    assert fold_columns(matrix, limit=30) is matrix
+
+
+def test_per_source_figures_stay_page_sized_with_many_sources(tmp_path, lexicon):
+    import pandas as pd
+    from PIL import Image
+
+    from helpers.figures import cleaning_audit_plot, coverage_heatmap
+
+    sources = [f"{n:04d}" for n in range(400)]
+    audit = pd.DataFrame({"source_id": sources, "rule": "pinyin", "chars_removed": range(400), "lines_dropped": 0})
+    passages = pd.DataFrame({"source_id": sources, "province": "浙江", "level": "province"})
+    cleaning_audit_plot(audit, tmp_path / "audit.png")
+    coverage_heatmap(passages, pd.DataFrame({"source_id": sources}), pd.read_csv(
+        lexicon.folder / "tile_grid.csv"), tmp_path / "coverage.png", lexicon=lexicon)
+    for name in ("audit.png", "coverage.png"):
+        width, height = Image.open(tmp_path / name).size
+        assert width <= 1300 and height < 2000, (name, width, height)

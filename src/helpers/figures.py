@@ -33,6 +33,7 @@ from helpers.lexicon import Lexicon, read_lexicon_table
 DPI = 200
 WIDTH = 6.3  # inches (16 cm): the text width of an A4 page; 1260 pixels at DPI
 ROW = 0.19  # inches per heatmap row or bar, enough for 8 pt labels
+MAX_SOURCES = 24  # sources drawn one by one in per-source figures; the rest are added up in one column
 FONT_SIZE = 9
 SMALL = 8
 NATIONAL = "全国"
@@ -254,6 +255,16 @@ def grey_absent_labels(ax: Axes, present: set[str]) -> None:
             label.set_color(MUTED)
 
 
+def fold_columns(matrix: pd.DataFrame, limit: int = MAX_SOURCES) -> pd.DataFrame:
+    """Keep the limit - 1 columns with the largest sums (in their order) and add the rest up in one column."""
+    if matrix.shape[1] <= limit:
+        return matrix
+    totals = matrix.sum().sort_values(ascending=False, kind="stable")
+    kept = [column for column in matrix.columns if column in set(totals.index[: limit - 1])]
+    rest = [column for column in matrix.columns if column not in set(kept)]
+    return matrix[kept].assign(**{f"{len(rest)} others": matrix[rest].sum(axis=1)})
+
+
 def coverage_heatmap(passages: pd.DataFrame, sources: pd.DataFrame, grid: pd.DataFrame, path: Path,
                      lexicon: Lexicon | None = None) -> Path:
     """Heatmap of passages per province and source; every mainland province has a row, 全国 on top."""
@@ -262,11 +273,12 @@ def coverage_heatmap(passages: pd.DataFrame, sources: pd.DataFrame, grid: pd.Dat
     counts = pd.crosstab(place, passages["source_id"])
     columns = sorted(set(sources["source_id"]) | set(passages["source_id"]))
     rows = province_order([NATIONAL, *lexicon.mainland, *counts.index], grid, lexicon)
-    matrix = counts.reindex(index=rows, columns=columns, fill_value=0)
+    matrix = fold_columns(counts.reindex(index=rows, columns=columns, fill_value=0))
     figure = new_figure(0.9 + ROW * len(rows))
     ax = figure.add_subplot()
     draw_heatmap(ax, matrix, lambda value: f"{value:.0f}", gamma=0.5)
-    ax.set_xticks(range(len(columns)), labels=columns)
+    ax.set_xticks(range(matrix.shape[1]), labels=list(matrix.columns),
+                  rotation=0 if matrix.shape[1] < 12 else 90)
     ax.xaxis.set_ticks_position("top")
     ax.set_xlabel("source (passages per province)")
     ax.xaxis.set_label_position("top")
@@ -724,8 +736,8 @@ def similarity_plot(similarity: pd.DataFrame, clusters: pd.DataFrame, path: Path
 
 def cleaning_audit_plot(audit: pd.DataFrame, path: Path) -> Path:
     """Characters removed per cleaning rule for each source, as horizontal stacked bars."""
-    table = audit.pivot_table(index="source_id", columns="rule", values="chars_removed", aggfunc="sum",
-                              fill_value=0)
+    table = fold_columns(audit.pivot_table(index="rule", columns="source_id", values="chars_removed", aggfunc="sum",
+                                           fill_value=0)).T
     rules = sorted(table.columns, key=lambda rule: (-table[rule].sum(), rule))
     colour_of = {rule: RULE_COLOURS[index % len(RULE_COLOURS)]
                  for index, rule in enumerate(sorted(table.columns))}

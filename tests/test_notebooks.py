@@ -87,3 +87,16 @@ def test_report_notebook_holds_computed_text_and_every_figure(fixture_run):
     staged = {path.name for path in (out / "build" / "report" / "figures").glob("*.png")}
     referenced = {line.split("](figures/")[1].split(")")[0] for line in markdown.splitlines() if "](figures/" in line}
     assert referenced and referenced <= staged
+
+
+def test_papermill_parses_every_line_of_every_parameters_cell(root):
+    import re
+
+    import nbformat
+    import papermill
+
+    for notebook in [*sorted((root / "notebooks").glob("*.ipynb")), root / "report" / "report.ipynb"]:
+        cell = next(cell for cell in nbformat.read(notebook, as_version=4).cells
+                    if "parameters" in cell.metadata.get("tags", []))
+        assigned = re.findall(r"^(\w+) = ", cell.source, flags=re.MULTILINE)
+        assert list(papermill.inspect_notebook(str(notebook))) == assigned, notebook.name

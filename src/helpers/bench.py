@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import platform
 import random
@@ -24,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -43,6 +42,7 @@ from helpers.corpus import MANIFEST, MANIFEST_COLUMNS, load_manifest, read_sourc
 from helpers.io import write_table, write_text
 from helpers.lexicon import Lexicon
 from helpers.noise import DAMAGE_KINDS, damage
+from helpers.parallel import map_in_order
 from helpers.passages import NATIONAL, passages_for_sources
 from helpers.tfidf import distinctive_terms, province_documents
 from helpers.tokens import Tokenizer, tokenize_passages
@@ -228,29 +228,13 @@ def larger_corpus(folder: Path, marker: dict[str, Any]) -> Path | None:
     return None
 
 
-@contextlib.contextmanager
-def mapper(n_jobs: int) -> Iterator[Callable[..., Iterator[Any]]]:
-    """Yield an ordered map over n_jobs worker processes, or the built-in map for one job."""
-    if n_jobs <= 1:
-        yield map
-        return
-    with multiprocessing.get_context("spawn").Pool(n_jobs) as workers:
-        yield partial(workers.imap, chunksize=16)
-
-
 def generate_documents(folder: Path, marker: dict[str, Any], pool: PassagePool, n_jobs: int) -> pd.DataFrame:
-    """Write the synthetic documents into folder, showing progress on stderr; return their manifest rows."""
-    total, rows, start = marker["documents"], [], time.perf_counter()
-    step = max(1, total // 20)
+    """Write the synthetic documents into folder (made in n_jobs processes); return their manifest rows."""
     document = partial(synthetic_document, seed=marker["seed"], pool=pool, length=marker["document_chars"])
-    with mapper(n_jobs) as apply:
-        for done, (row, text) in enumerate(apply(document, range(total)), start=1):
-            write_text(folder / row["file"], text)
-            rows.append(row)
-            if done % step == 0 or done == total:
-                print(f"  {folder.name}: {done:,}/{total:,} documents generated ({time.perf_counter() - start:.0f} s)",
-                      file=sys.stderr, flush=True)
-    return pd.DataFrame(rows)
+    made = map_in_order(document, range(marker["documents"]), n_jobs, description=f"{folder.name}: generating")
+    for row, text in made:
+        write_text(folder / row["file"], text)
+    return pd.DataFrame([row for row, _ in made])
 
 
 def copy_documents(source: Path, folder: Path, documents: int) -> pd.DataFrame:

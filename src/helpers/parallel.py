@@ -15,6 +15,7 @@ import joblib
 
 from helpers.config import ProjectError
 from helpers.lexicon import Lexicon
+from helpers.validate import jobs_problem
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -27,8 +28,9 @@ FileVersions = tuple[tuple[str, int, int], ...]
 
 def runs_in_workers(n_jobs: int, scheduler: str) -> bool:
     """Whether work goes to other processes: more than one job or a Dask scheduler."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-        raise ProjectError(f"n_jobs={n_jobs!r}: must be a whole number of at least 1, or -1 for every core")
+    problem = jobs_problem(n_jobs)
+    if problem:
+        raise ProjectError(f"n_jobs={n_jobs!r}: {problem}")
     return n_jobs != 1 or bool(scheduler)
 
 

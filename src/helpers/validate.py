@@ -70,7 +70,7 @@ def _offset(value: Any) -> str:
     return "" if isinstance(value, int) and not isinstance(value, bool) and value != 0 else "non-zero"
 
 
-def _jobs(value: Any) -> str:
+def jobs_problem(value: Any) -> str:
     """A process count: a whole number of at least 1, or -1 for every core."""
     ok = type(value) is int and (value >= 1 or value == -1)
     return "" if ok else "must be a whole number of at least 1, or -1 for every core"
@@ -98,7 +98,7 @@ CHECKS: dict[str, Callable[[Any], str]] = {
     "sweep_min_df": _list_of(_document_frequency, "[1, 3]", empty_ok=True),
     "sweep_cluster_inputs": _list_of(_choice(CLUSTER_INPUTS), "[topics, tfidf]", empty_ok=True),
     "sweep_n_boot": _whole(1), "sweep_jobs": _whole(1), "draw_figures": _flag,
-    "n_jobs": _jobs, "dask_scheduler": _scheduler_address,
+    "n_jobs": jobs_problem, "dask_scheduler": _scheduler_address,
 }
 
 
@@ -128,7 +128,7 @@ def validate_corpus(raw_dir: Path) -> list[str]:
     return []
 
 
-def _read_column(path: Path, columns: list[str]):
+def _read_columns(path: Path, columns: list[str]):
     """Read some columns of a table as strings."""
     import pandas as pd
 
@@ -140,7 +140,7 @@ def check_stage_inputs(stage: str, params: dict[str, Any], root: Path | None = N
     passages_file = resolve(params.get("processed_dir", "data/processed"), root) / "passages.csv"
     if stage not in ("tfidf", "topics", "clusters") or not passages_file.is_file():
         return []
-    passages = _read_column(passages_file, ["source_id", "province", "level"])
+    passages = _read_columns(passages_file, ["source_id", "province", "level"])
     provincial = passages[passages["level"] == "province"]
     if provincial.empty:
         raise ProjectError(f"{passages_file}: no source yields a province passage; add sources that name provinces "
@@ -157,6 +157,6 @@ def check_stage_inputs(stage: str, params: dict[str, Any], root: Path | None = N
     sources = set(passages["source_id"])
     meta_file = resolve(params.get("interim_dir", "data/interim"), root) / "sources_meta.csv"
     if meta_file.is_file():
-        sources |= set(_read_column(meta_file, ["source_id"])["source_id"])
+        sources |= set(_read_columns(meta_file, ["source_id"])["source_id"])
     return [f"source {source_id} yields no province passage (only national text or none)"
             for source_id in sorted(sources - set(provincial["source_id"]))]

@@ -9,15 +9,21 @@ import pandas as pd
 
 from helpers.cleaning import read_raw
 from helpers.config import ProjectError
+from helpers.provenance import PROVENANCE_COLUMNS, check_manifest_values
 
 MANIFEST = "sources.csv"
-MANIFEST_COLUMNS = ["source_id", "file", "title", "site", "publisher", "date", "url", "script", "damage", "note"]
+MANIFEST_COLUMNS = ["source_id", "file", "title", "site", "publisher", "date", "url", "script", "damage", "note",
+                    *PROVENANCE_COLUMNS]
 REQUIRED_COLUMNS = ["source_id", "file"]
 DOCUMENT_SUFFIXES = {".txt", ".html", ".htm", ".md"}
 
 
-def load_manifest(raw_dir: Path) -> pd.DataFrame:
-    """Read sources.csv and check it against the folder both ways; ids must be unique."""
+def load_manifest(raw_dir: Path, province_names: dict[str, str] | None = None,
+                  city_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Read sources.csv, check it against the folder both ways (ids unique) and check its provenance values.
+
+    Given the gazetteer's written forms (province_names, city_names), provinces and cities are checked too.
+    """
     path = raw_dir / MANIFEST
     if not path.is_file():
         raise ProjectError(f"{path}: manifest missing; list every source file in it (see data/raw/README.md)")
@@ -41,6 +47,7 @@ def load_manifest(raw_dir: Path) -> pd.DataFrame:
     )
     if unlisted:
         raise ProjectError(f"{path}: file(s) {', '.join(unlisted)} not in the manifest; add a row for each")
+    check_manifest_values(manifest, path, province_names, city_names)
     return manifest[MANIFEST_COLUMNS].sort_values("source_id", ignore_index=True)
 
 

@@ -515,7 +515,8 @@ def check_stages(params: dict[str, Any], stages: list[str] | None, root: Path) -
             raise ProjectError(f"{STAGES[stage]}: notebook of stage {stage} not found")
     validate_params(params, root)
     if "clean" in stages and "raw_dir" in params:
-        validate_corpus(resolve(params["raw_dir"], root))
+        lexicon_dir = resolve(params["lexicon_dir"], root) if "lexicon_dir" in params else None
+        validate_corpus(resolve(params["raw_dir"], root), lexicon_dir)
     return stages
 
 

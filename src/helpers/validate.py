@@ -120,11 +120,16 @@ def validate_params(params: dict[str, Any], root: Path | None = None) -> None:
             raise ProjectError(f"parameter {name}={params[name]!r}: folder not found; give an existing folder")
 
 
-def validate_corpus(raw_dir: Path) -> list[str]:
-    """Read the manifest and decode every document; return warnings, raise on the first refusal."""
-    from helpers.corpus import load_manifest, read_sources
+def validate_corpus(raw_dir: Path, lexicon_dir: Path | None = None) -> list[str]:
+    """Read and check the manifest (against the gazetteer of lexicon_dir if given) and decode every document.
 
-    read_sources(raw_dir, load_manifest(raw_dir))
+    Returns warnings; raises on the first refusal.
+    """
+    from helpers.corpus import load_manifest, read_sources
+    from helpers.lexicon import Lexicon
+
+    names = Lexicon(lexicon_dir).province_names if lexicon_dir is not None else None
+    read_sources(raw_dir, load_manifest(raw_dir, names))
     return []
 
 

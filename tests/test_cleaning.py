@@ -121,3 +121,35 @@ def test_repeated_paragraph_is_dropped_once(lexicon):
 def test_audit_counts_removed_characters(lexicon):
     result = clean_document("國(guó)家(jiā)\n", lexicon)
     assert result.removed_chars["pinyin"] == len("(guó)(jiā)")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["欢迎访问浙江省人民政府门户网站", "【打印本页】【关闭窗口】", "【字体：大 中 小】",
+     "当前位置：首页 > 政务公开 > 政策文件", "首页 > 政务公开 > 规划计划", "浙江省数字政府建设方案_第1页",
+     "第 2 页 / 共 12 页", "本文档由用户上传，如有侵权请联系删除",
+     "点击下载全文", "联系电话：0571-87054321", "网站标识码3300000001", "责任编辑：张三", "分享到：",
+     "扫一扫在手机打开当前页", "2022/04/27 10:31"],
+)
+def test_page_chrome_of_portals_and_document_sites_is_dropped(line, lexicon):
+    result = clean_document(f"{line}\n全面推进一网通办。\n", lexicon)
+    assert result.text == "全面推进一网通办。\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "fields"),
+    [("发布日期： 2022- 04- 27", {"page_date": "2022-04"}),
+     ("时间：2022-04-27 来源：浙江日报", {"page_date": "2022-04", "source": "浙江日报"}),
+     ("成文日期：2021年06月18日 发文机关：浙江省人民政府", {"issue_date": "2021-06", "issuer": "浙江省人民政府"}),
+     ("来源：《电子政务》2021年第5期 作者：李四", {"source": "《电子政务》2021年第5期"}),
+     ("发布时间：2022年4月27日 浏览次数：1024", {"page_date": "2022-04"})],
+)
+def test_metadata_lines_give_their_fields_and_are_dropped(line, fields, lexicon):
+    result = clean_document(f"{line}\n全面推进一网通办。\n", lexicon)
+    assert result.page_fields == fields
+    assert result.text == "全面推进一网通办。\n"
+
+
+def test_a_content_line_with_a_label_word_is_kept(lexicon):
+    text = "时间：2021年至2025年。规划期内全面推进一网通办。\n"
+    assert clean_document(text, lexicon).text == text

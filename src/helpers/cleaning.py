@@ -10,7 +10,8 @@ from pathlib import Path
 import opencc
 import pandas as pd
 
-from helpers.lexicon import Lexicon
+from helpers.lexicon import Lexicon, read_lexicon_table
+from helpers.mojibake import repair_mojibake
 from helpers.parallel import FileVersions, cached_lexicon, folder_versions, map_in_order, runs_in_workers
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -53,9 +54,14 @@ FILE_NAME = re.compile(
 LINK = re.compile(r"^(\S{0,8}[：:])?\s*(https?://|www\.)\S+$", re.IGNORECASE)
 NUMBER_ONLY = re.compile(r"^[\d\s.,:|：，%-]+$")
 TEASER = re.compile(r"(\.\.\.|…)$")
-META_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})日?)?")
-META_LABEL = re.compile(r"^(时间|发布时间|发布日期|日期|来源|文章来源|作者|文章作者|编辑|责任编辑)\s*[：:]\s*(.*)$")
+META_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?")
+# A line that is nothing but a date, perhaps with a time: the posting date of a page.
+DATE_LINE = re.compile(r"^[\[【(（]?\s*(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+                       r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?\s*[\]】)）]?$")
 POSTED = re.compile(r"(发表于|发布于|发布时间[：:]?|时间[：:])\s*(\d{4}\s*[-/.年]\s*\d{1,2}(?:\s*[-/.月]\s*\d{1,2})?)")
+# Metadata lines: most of a short line is 'label：value' pairs; fields of data/lexicon/metadata_labels.csv.
+METADATA_FIELDS = ("page_date", "issue_date", "issuer", "source")
+META_MAX_CHARS = 120
 
 
 @dataclass
@@ -67,6 +73,7 @@ class CleaningResult:
     dropped_lines: list[tuple[int, str, str]] = field(default_factory=list)
     page_date: str = ""
     page_title: str = ""
+    page_fields: dict[str, str] = field(default_factory=dict)
     excerpt: tuple[int, str, str] = (0, "", "")
 
 
@@ -95,7 +102,7 @@ def _annotation(match: re.Match[str], tally: dict[str, int]) -> str:
 
 def clean_line(line: str, lexicon: Lexicon, tally: dict[str, int]) -> str:
     """Clean the characters of one line: symbols, annotations, entities, spaces, script, punctuation."""
-    line = line.translate(PLUS_SIGNS).translate(FULL_WIDTH_ALNUM)
+    line = repair_mojibake(line, tally).translate(PLUS_SIGNS).translate(FULL_WIDTH_ALNUM)
     line = _count_sub(JUNK_SYMBOLS, "", line, tally, "junk_symbols")
     line = _count_sub(ENTITY, "", line, tally, "html_entities")
     if re.search(f"[{HAN}]", line) and not LINK.search(line):
@@ -141,6 +148,38 @@ def _month(text: str) -> str:
     return f"{match.group(1)}-{int(match.group(2)):02d}" if match and 1 <= int(match.group(2)) <= 12 else ""
 
 
+@cache
+def metadata_labels(lexicon: Lexicon) -> tuple[dict[str, str], re.Pattern[str]]:
+    """The page-metadata labels of the lexicon with their field, and a pattern finding 'label：' in a line."""
+    table = read_lexicon_table(lexicon.folder / "metadata_labels.csv", ["label", "field"])
+    fields = dict(zip(table["label"], table["field"], strict=True))
+    labels = sorted(fields, key=lambda label: (-len(label), label))
+    return fields, re.compile(rf"({'|'.join(map(re.escape, labels))})\s*[：:]\s*")
+
+
+def metadata_fields(line: str, lexicon: Lexicon) -> dict[str, str] | None:
+    """Return the fields of a page-metadata line ('发布日期：2022-04-27 来源：…'), or None for a content line."""
+    fields, pattern = metadata_labels(lexicon)
+    matches = list(pattern.finditer(line))
+    if not matches or len(line) > META_MAX_CHARS or "。" in line or line[: matches[0].start()].strip(" 【】[]|｜"):
+        return None
+    found: dict[str, str] = {}
+    for match, following in zip(matches, [*matches[1:], None], strict=True):
+        value = line[match.end() : following.start() if following else len(line)].strip(" |｜【】[]")
+        if value or fields[match.group(1)] not in found:
+            found[fields[match.group(1)]] = found.get(fields[match.group(1)]) or value
+    return found
+
+
+def record_metadata(result: CleaningResult, fields: dict[str, str]) -> None:
+    """Keep the first page date, issue date, issuer and source that the page's metadata lines give."""
+    for name, value in fields.items():
+        value = _month(value) if name.endswith("_date") else value
+        if name in METADATA_FIELDS and value and not result.page_fields.get(name):
+            result.page_fields[name] = value
+    result.page_date = result.page_fields.get("page_date", "")
+
+
 def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
     """Clean a raw page and return the text with an audit of removed characters and dropped lines."""
     result = CleaningResult(text="")
@@ -158,18 +197,24 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
             continue
         reason = boilerplate_reason(line, lexicon)
         posted = POSTED.search(line)
-        if posted and not result.page_date:
-            result.page_date = _month(posted.group(2))
-        label = META_LABEL.match(line)
-        if label and not label.group(2) and index + 1 < len(cleaned):
+        if posted:
+            record_metadata(result, {"page_date": posted.group(2)})
+        fields = metadata_fields(line, lexicon)
+        if fields is not None and not any(fields.values()) and index + 1 < len(cleaned):
             value = cleaned[index + 1]
-            if value and not META_LABEL.match(value) and len(value) <= 30 and not re.search("[。，；！？]", value):
-                if label.group(1) in {"时间", "发布时间", "发布日期", "日期"} and not result.page_date:
-                    result.page_date = _month(value)
+            if value and metadata_fields(value, lexicon) is None and len(value) <= 30 \
+                    and not re.search("[。，；！？]", value):
+                record_metadata(result, dict.fromkeys(fields, value))
                 result.dropped_lines.append((index + 1, "metadata", line))
                 result.dropped_lines.append((index + 2, "metadata", value))
                 index += 2
                 continue
+        if fields is not None:
+            record_metadata(result, fields)
+            reason = "metadata"
+        elif DATE_LINE.match(line):
+            record_metadata(result, {"page_date": line})
+            reason = "metadata"
         if not reason and len(line) >= 20 and "|" not in line:
             if line in seen or any(line in other for other in content if other != line):
                 reason = "duplicate"
@@ -288,11 +333,13 @@ def clean_corpus(sources: dict[str, str], lexicon: Lexicon, n_jobs: int = 1, sch
         for reason, lengths in sorted(reasons.items()):
             audit.append([source_id, f"line: {reason}", sum(lengths), len(lengths)])
         meta.append([source_id, len(sources[source_id]), len(result.text.strip()), result.page_date,
-                     result.page_title, *result.excerpt])
+                     result.page_title, *(result.page_fields.get(name, "") for name in METADATA_FIELDS[1:]),
+                     *result.excerpt])
     return CleanCorpus(
         texts=texts,
         audit=pd.DataFrame(audit, columns=["source_id", "rule", "chars_removed", "lines_dropped"]),
         dropped=pd.DataFrame(dropped, columns=["source_id", "line_no", "reason", "text"]),
         meta=pd.DataFrame(meta, columns=["source_id", "raw_chars", "clean_chars", "page_date", "page_title",
+                                         *(f"page_{name}" for name in METADATA_FIELDS[1:]),
                                          "excerpt_line", "excerpt_raw", "excerpt_clean"]),
     )

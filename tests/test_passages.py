@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -108,3 +109,11 @@ def test_passage_offsets_point_into_the_cleaned_text(root, lexicon):
     table = passages_table("001", result.text, lexicon, result.page_date, 12)
     for row in table.itertuples():
         assert result.text[row.start : row.end].strip() == row.text
+
+
+def test_a_form_inside_a_longer_word_of_the_lexicon_is_not_counted(lexicon):
+    text = "推行掌上办公，推进掌上办和掌上办事，做好每一件事情。"
+    passages = pd.DataFrame([["a-0001", "a", "浙江", "province", text]],
+                            columns=["passage_id", "source_id", "province", "level", "text"])
+    counts = count_concepts(passages, lexicon).groupby("concept")["count"].sum().to_dict()
+    assert counts == {"掌上办": 2}

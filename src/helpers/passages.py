@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import pandas as pd
@@ -281,14 +281,26 @@ def passages_for_sources(texts: dict[str, str], page_dates: dict[str, str], lexi
     return pd.DataFrame([record for records in rows for record in records], columns=PASSAGE_COLUMNS)
 
 
+@cache
+def concept_matcher(lexicon: Lexicon) -> re.Pattern[str]:
+    """A regex matching every concept form and every longer word a form must not be counted within, longest first."""
+    blockers = {word for words in lexicon.concepts.get("not_within", []) for word in words.split("|") if word}
+    return re.compile("|".join(map(re.escape, sorted({*lexicon.concepts["form"], *blockers},
+                                                      key=lambda form: (-len(form), form)))))
+
+
 def count_concepts(passages: pd.DataFrame, lexicon: Lexicon) -> pd.DataFrame:
-    """Count every concept surface form in every passage, longest form first, without overlaps."""
+    """Count every concept surface form in every passage, longest form first, without overlaps.
+
+    A form inside a longer word listed in its not_within column (掌上办 in 掌上办公) is not counted.
+    """
     forms = lexicon.concepts.set_index("form")
     records = []
     for row in passages.itertuples():
         found: dict[str, int] = {}
-        for match in lexicon.concept_pattern.finditer(row.text):
-            found[match.group()] = found.get(match.group(), 0) + 1
+        for match in concept_matcher(lexicon).finditer(row.text):
+            if match.group() in forms.index:
+                found[match.group()] = found.get(match.group(), 0) + 1
         for form, count in sorted(found.items()):
             records.append([row.passage_id, row.source_id, row.province, row.level,
                             forms.at[form, "concept"], form, forms.at[form, "form_kind"], count])

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
 from helpers.config import ProjectError
 
 PROVINCE_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区", "自治区", "省", "市")
+PLACE_COLUMNS = ["code", "name", "level", "province", "prefecture", "short", "traditional", "ambiguous"]
+PLACE_LEVELS = ("province", "prefecture", "county")
+UNIT_SUFFIX_CHARS = "省市区县州旗盟"  # one-character unit suffixes that may follow a short form in running text
+WORD_WINDOW = 8  # characters on each side of a short form segmented to check it is a whole word
+
+
+class AdminUnit(NamedTuple):
+    """The administrative unit a place name stands for."""
+
+    province: str  # short province name, as in provinces.csv
+    prefecture: str  # full name of the prefecture-level unit it is or lies in; '' for a provincial unit or one under it
+    level: str  # province, prefecture or county
+    code: str  # six-digit division code; '' when the name is shared by several units of one province
 
 
 def read_lexicon_table(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -69,6 +86,65 @@ class Lexicon:
         return self.provinces.loc[self.provinces["region"] != "港澳台", "province"].tolist()
 
     @cached_property
+    def places(self) -> pd.DataFrame:
+        """The place gazetteer: one row per provincial-, prefecture- and county-level unit, built from the official
+        division codes by tools/build_places.py."""
+        path = self.folder / "places.csv"
+        table = read_lexicon_table(path, PLACE_COLUMNS)
+        unknown = sorted(set(table["province"]) - set(self.provinces["province"]))
+        levels = sorted(set(table["level"]) - set(PLACE_LEVELS))
+        duplicated = sorted(set(table.loc[table["code"].duplicated(), "code"]))
+        for problem, values in [("province(s) not in provinces.csv", unknown), ("unknown level(s)", levels),
+                                ("code(s) listed twice", duplicated)]:
+            if values:
+                raise ProjectError(f"{path}: {problem}: {', '.join(values)}; rebuild it with tools/build_places.py")
+        return table
+
+    @cached_property
+    def province_nicknames(self) -> dict[str, str]:
+        """Curated alternative names of provinces (八闽 → 福建), each with the reference that documents it."""
+        path = self.folder / "province_nicknames.csv"
+        table = read_lexicon_table(path, ["nickname", "province", "source"])
+        unknown = sorted(set(table["province"]) - set(self.provinces["province"]))
+        if unknown:
+            raise ProjectError(f"{path}: province(s) {', '.join(unknown)} not in provinces.csv; use its short names")
+        return dict(zip(table["nickname"], table["province"], strict=True))
+
+    @cached_property
+    def place_names(self) -> dict[str, AdminUnit]:
+        """Every matchable written form of a unit of the place gazetteer (full name, traditional form, short form
+        unless ambiguous) mapped to the unit; a form shared by units of different provinces is left out."""
+        candidates: dict[str, list[AdminUnit]] = defaultdict(list)
+        for row in self.places.itertuples():
+            ambiguous = row.ambiguous == "1"
+            if ambiguous and row.short == row.name:
+                continue  # its only name is a common word or is shared across provinces
+            unit = AdminUnit(row.province, row.name if row.level == "prefecture" else row.prefecture, row.level,
+                             row.code)
+            forms = {row.name, row.traditional} | (set() if ambiguous else {row.short})
+            for form in forms:
+                if len(form) >= 2:
+                    candidates[form].append(unit)
+        names = {form: resolve_units(units) for form, units in candidates.items()}
+        return {form: unit for form, unit in names.items() if unit is not None}
+
+    @cached_property
+    def place_short_forms(self) -> frozenset[str]:
+        """The matchable place forms that are short forms only (浦东, 义乌), not any unit's full or traditional name."""
+        full = {*self.places["name"], *self.places["traditional"]}
+        return frozenset(form for form in self.place_names if form not in full)
+
+    @cached_property
+    def place_forms(self) -> dict[str, tuple[str, str]]:
+        """Every matchable written form of a place mapped to its (province, prefecture)."""
+        return {form: (unit.province, unit.prefecture) for form, unit in self.place_names.items()}
+
+    @cached_property
+    def place_matcher(self) -> FormMatcher:
+        """Finds matchable place names in a text, longest form first."""
+        return FormMatcher.of(self.place_names)
+
+    @cached_property
     def concepts(self) -> pd.DataFrame:
         """The concept lexicon: canonical concept, surface form and its kind."""
         table = read_lexicon_table(self.folder / "concepts.csv", ["concept", "form", "form_kind"])
@@ -113,6 +189,78 @@ class Lexicon:
         """Variant-character replacements applied after conversion to simplified script."""
         table = read_lexicon_table(self.folder / "variants.csv", ["variant", "standard"])
         return list(zip(table["variant"], table["standard"], strict=True))
+
+
+@dataclass(frozen=True)
+class FormMatcher:
+    """Finds, left to right and without overlap, the longest of many written forms (two characters or more)
+    starting at each position of a text; thousands of forms cost little more than a few, unlike one regex."""
+
+    forms: frozenset[str]
+    first_chars: re.Pattern[str]
+    lengths: dict[str, tuple[int, ...]]  # the lengths of the forms beginning with each pair of characters
+
+    @classmethod
+    def of(cls, forms: Iterable[str]) -> FormMatcher:
+        """A matcher for forms."""
+        forms = frozenset(forms)
+        if any(len(form) < 2 for form in forms):
+            raise ValueError("FormMatcher needs forms of two characters or more")
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for form in forms:
+            lengths[form[:2]].add(len(form))
+        first_chars = re.compile("[" + "".join(sorted({re.escape(form[0]) for form in forms})) + "]")
+        return cls(forms, first_chars, {pair: tuple(sorted(sizes, reverse=True)) for pair, sizes in lengths.items()})
+
+    def finditer(self, text: str) -> Iterator[tuple[int, int]]:
+        """Yield (start, end) of each form found in text."""
+        position = 0
+        while (found := self.first_chars.search(text, position)) is not None:
+            start = found.start()
+            end = next((start + size for size in self.lengths.get(text[start : start + 2], ())
+                        if text[start : start + size] in self.forms), None)
+            if end is None:
+                position = start + 1
+            else:
+                yield start, end
+                position = end
+
+
+def resolve_units(units: list[AdminUnit]) -> AdminUnit | None:
+    """The unit a form shared by several units stands for: None across provinces; within one province the unit
+    that holds all the others (淮安 → 淮安市, not its 淮安区), else what they share (their province, and their
+    prefecture and level where all agree; level province when only the province is known)."""
+    units = list(dict.fromkeys(units))
+    if len({unit.province for unit in units}) > 1:
+        return None
+    for unit in units:
+        if all(other == unit or unit.level == "province" or (unit.level == "prefecture" and other.prefecture ==
+               unit.prefecture) for other in units):
+            return unit
+    prefectures = {unit.prefecture for unit in units}
+    levels = {unit.level for unit in units}
+    return AdminUnit(units[0].province, prefectures.pop() if len(prefectures) == 1 else "",
+                     levels.pop() if len(levels) == 1 else "province", "")
+
+
+def is_whole_word(text: str, start: int, end: int, cut: Callable[[str], list[str]]) -> bool:
+    """Whether text[start:end] begins and ends on word boundaries of the segmenter cut, looked at in a window
+    around it; a following unit suffix may close the word (恩施州, 石柱县)."""
+    left = max(0, start - WORD_WINDOW)
+    boundaries = set(accumulate((len(token) for token in cut(text[left : end + WORD_WINDOW])), initial=left))
+    suffix = text[end : end + 1]
+    closes = end in boundaries or (suffix != "" and suffix in UNIT_SUFFIX_CHARS and end + 1 in boundaries)
+    return start in boundaries and closes
+
+
+def find_places(text: str, lexicon: Lexicon, cut: Callable[[str], list[str]] | None = None,
+                ) -> list[tuple[int, int, AdminUnit]]:
+    """Return (start, end, unit) for every matchable place name in text, longest form first. With cut (a word
+    segmenter such as jieba.lcut), a short form counts only where it is a whole word: 源汇 in 资源汇聚 or 和政
+    in 和政府 is not a place."""
+    names, short_forms = lexicon.place_names, lexicon.place_short_forms
+    return [(start, end, names[text[start:end]]) for start, end in lexicon.place_matcher.finditer(text)
+            if cut is None or text[start:end] not in short_forms or is_whole_word(text, start, end, cut)]
 
 
 def find_provinces(text: str, lexicon: Lexicon) -> list[tuple[int, int, str]]:

@@ -153,3 +153,10 @@ def test_metadata_lines_give_their_fields_and_are_dropped(line, fields, lexicon)
 def test_a_content_line_with_a_label_word_is_kept(lexicon):
     text = "时间：2021年至2025年。规划期内全面推进一网通办。\n"
     assert clean_document(text, lexicon).text == text
+
+
+def test_the_date_under_a_signatory_is_the_issue_date(lexicon):
+    raw = "发布日期：2022-05-16\n全面推进一网通办。\n恩施土家族苗族自治州人民政府办公室\n2022年5月9日\n"
+    result = clean_document(raw, lexicon)
+    assert result.page_fields == {"page_date": "2022-05", "issue_date": "2022-05"}
+    assert result.text == "全面推进一网通办。\n恩施土家族苗族自治州人民政府办公室\n"

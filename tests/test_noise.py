@@ -14,12 +14,13 @@ def clean_texts(root, lexicon) -> list[str]:
     """Clean prose not in the corpus, and the prose passages of the bundled corpus."""
     from helpers.corpus import load_manifest, read_sources
     from helpers.passages import passages_table
+    from helpers.provenance import SourceInfo
 
     texts = (root / "tests" / "fixtures" / "clean_prose.txt").read_text("utf-8").splitlines()
     raw = root / "data" / "raw"
     for source_id, text in read_sources(raw, load_manifest(raw)).items():
         result = clean_document(text, lexicon)
-        table = passages_table(source_id, result.text, lexicon, result.page_date, 12)
+        table = passages_table(source_id, result.text, lexicon, SourceInfo(page_date=result.page_date), 12)
         texts += [passage for passage in table["text"] if "|" not in passage]
     return texts
 

@@ -19,6 +19,7 @@ from helpers.corpus import load_manifest, read_sources
 from helpers.lexicon import Lexicon
 from helpers.parallel import cached_lexicon, folder_versions, map_in_order, once_per_process
 from helpers.passages import passages_for_sources, passages_table
+from helpers.provenance import source_infos
 from helpers.pipeline import declared_parameters
 from helpers.tokens import Tokenizer, cached_tokenizer, tokenize_passages
 from helpers.validate import validate_params
@@ -49,8 +50,8 @@ def assert_same_corpus(serial: CleanCorpus, parallel: CleanCorpus) -> None:
 def run_stages(raw: Path, lexicon: Lexicon, tokenizer: Tokenizer, n_jobs: int = 1, scheduler: str = "") -> dict:
     """Clean a corpus, cut its passages and tokenise them with the given workers."""
     cleaned = clean_corpus(read_sources(raw, load_manifest(raw)), lexicon, n_jobs=n_jobs, scheduler=scheduler)
-    page_dates = dict(zip(cleaned.meta["source_id"], cleaned.meta["page_date"], strict=True))
-    passages = passages_for_sources(cleaned.texts, page_dates, lexicon, 12, n_jobs=n_jobs, scheduler=scheduler)
+    infos = source_infos(cleaned.meta, lexicon.province_names)
+    passages = passages_for_sources(cleaned.texts, infos, lexicon, 12, n_jobs=n_jobs, scheduler=scheduler)
     tokens = tokenize_passages(passages, tokenizer, n_jobs=n_jobs, scheduler=scheduler)
     return {"cleaned": cleaned, "passages": passages, "tokens": tokens}
 
@@ -112,8 +113,8 @@ def test_parallel_passages_equal_serial(serial_and_parallel):
 def test_passages_for_sources_equal_the_per_source_tables(lexicon, serial_and_parallel):
     serial, _ = serial_and_parallel
     cleaned = serial["cleaned"]
-    dates = dict(zip(cleaned.meta["source_id"], cleaned.meta["page_date"], strict=True))
-    tables = [passages_table(source_id, text, lexicon, dates[source_id], 12)
+    infos = source_infos(cleaned.meta, lexicon.province_names)
+    tables = [passages_table(source_id, text, lexicon, infos[source_id], 12)
               for source_id, text in cleaned.texts.items()]
     assert_frame_equal(serial["passages"], pd.concat(tables, ignore_index=True))
 
@@ -217,7 +218,7 @@ def test_defaults_run_locally_and_the_first_notebooks_declare_both(root):
 def test_passages_follow_the_order_of_the_texts(lexicon, serial_and_parallel):
     serial, _ = serial_and_parallel
     texts = dict(reversed(serial["cleaned"].texts.items()))
-    dates = dict(zip(serial["cleaned"].meta["source_id"], serial["cleaned"].meta["page_date"], strict=True))
-    reordered = passages_for_sources(texts, dates, lexicon, 12, n_jobs=2)
+    infos = source_infos(serial["cleaned"].meta, lexicon.province_names)
+    reordered = passages_for_sources(texts, infos, lexicon, 12, n_jobs=2)
     assert list(pd.unique(reordered["source_id"])) == [source for source in texts
                                                        if source in set(serial["passages"]["source_id"])]

@@ -11,6 +11,7 @@ import yaml
 from helpers.cleaning import clean_document
 from helpers.corpus import load_manifest, read_sources
 from helpers.passages import count_concepts, cut_passages, leading_date, month_of, passages_table
+from helpers.provenance import SourceInfo
 
 EXPECTED = yaml.safe_load((Path(__file__).parent / "fixtures" / "expected_sections.yaml").read_text("utf-8"))
 
@@ -43,7 +44,7 @@ def test_table_rows_one_line_per_cell_with_a_broken_cell(lexicon):
 def test_headed_sections_and_national_headings(lexicon):
     text = "各地政策如下：\n农业农村部：明确指出加快数字农业农村建设\n贵州：数字政府位列第一梯队\n" \
            "努力实现新突破。\n广西：强化顶层设计\n广西将不断探索。\n"
-    passages = cut_passages(text, lexicon, page_date="2021-03")
+    passages = cut_passages(text, lexicon, SourceInfo(page_date="2021-03", page_date_basis="page"))
     assert [(p.province, p.kind) for p in passages] == [
         ("全国", "prose"), ("全国", "headed_section"), ("贵州", "headed_section"), ("广西", "headed_section")]
     assert text[passages[2].start : passages[2].end] == "贵州：数字政府位列第一梯队\n努力实现新突破。"
@@ -59,7 +60,7 @@ def test_provinces_named_in_national_prose(lexicon):
 
 def test_whole_document_plan_belongs_to_its_province(lexicon):
     text = "浙江省人民政府关于印发浙江省数字政府建设“十四五”规划的通知\n一、总体要求\n（一）指导思想。坚持改革驱动。\n"
-    passages = cut_passages(text, lexicon, page_date="2021-06")
+    passages = cut_passages(text, lexicon, SourceInfo(page_date="2021-06", page_date_basis="page"))
     assert {p.province for p in passages} == {"浙江"}
     assert {p.title for p in passages} == {"浙江省数字政府建设“十四五”规划"}
 
@@ -67,7 +68,8 @@ def test_whole_document_plan_belongs_to_its_province(lexicon):
 def test_concepts_counted_longest_form_first(lexicon):
     import pandas as pd
 
-    passages = pd.DataFrame({"passage_id": ["a"], "source_id": ["x"], "province": ["宁夏"], "level": ["province"],
+    passages = pd.DataFrame({"passage_id": ["a"], "source_id": ["x"], "province": ["宁夏"], "city": [""],
+                             "level": ["province"],
                              "text": ["一网通办、一网通管、一体协同，深化“网通办”与“一网通办”"]})
     counts = count_concepts(passages, lexicon).set_index("form")["count"].to_dict()
     assert counts == {"一网通办": 2, "一网通管": 1, "一体协同": 1, "网通办": 1}
@@ -83,7 +85,7 @@ def bundled(root, lexicon):
     tables = []
     for source_id, text in sources.items():
         result = clean_document(text, lexicon)
-        tables.append(passages_table(source_id, result.text, lexicon, result.page_date, 12))
+        tables.append(passages_table(source_id, result.text, lexicon, SourceInfo(page_date=result.page_date), 12))
     passages = pd.concat(tables, ignore_index=True)
     return passages, count_concepts(passages, lexicon)
 
@@ -106,14 +108,85 @@ def test_programme_mentions_match_a_careful_reading(bundled, concept):
 def test_passage_offsets_point_into_the_cleaned_text(root, lexicon):
     raw = root / "data" / "raw"
     result = clean_document(read_sources(raw, load_manifest(raw))["001"], lexicon)
-    table = passages_table("001", result.text, lexicon, result.page_date, 12)
+    table = passages_table("001", result.text, lexicon, SourceInfo(page_date=result.page_date), 12)
     for row in table.itertuples():
         assert result.text[row.start : row.end].strip() == row.text
 
 
 def test_a_form_inside_a_longer_word_of_the_lexicon_is_not_counted(lexicon):
     text = "推行掌上办公，推进掌上办和掌上办事，做好每一件事情。"
-    passages = pd.DataFrame([["a-0001", "a", "浙江", "province", text]],
-                            columns=["passage_id", "source_id", "province", "level", "text"])
+    passages = pd.DataFrame([["a-0001", "a", "浙江", "", "province", text]],
+                            columns=["passage_id", "source_id", "province", "city", "level", "text"])
     counts = count_concepts(passages, lexicon).groupby("concept")["count"].sum().to_dict()
     assert counts == {"掌上办": 2}
+
+
+def owners_of(text: str, lexicon, source: SourceInfo | None = None) -> list[tuple[str, str, str]]:
+    """(province, city, date) of each passage cut from a cleaned text."""
+    return [(p.province, p.city, p.date) for p in cut_passages(text, lexicon, source)]
+
+
+def test_a_plan_whose_title_is_not_the_first_line_belongs_to_its_place(lexicon):
+    text = "索引号：11330000002482870P/2022-00123\n杭州市人民政府办公厅关于印发杭州市数字政府建设“十四五”规划的通知\n" \
+           "各区、县（市）人民政府：\n一、推进一网通办\n全面推进政务服务一网通办，对标上海一网统管经验。\n"
+    assert {(p.province, p.city) for p in cut_passages(text, lexicon)} == {("浙江", "杭州市")}
+
+
+def test_a_news_headline_about_a_plan_does_not_make_the_page_that_plan(lexicon):
+    text = "浙江出台数字政府建设方案\n浙江省近日印发方案，推进一网通办。广东省也在推进粤省事建设。\n"
+    passages = cut_passages(text, lexicon)
+    assert [(p.province, p.kind) for p in passages] == [("浙江", "prose"), ("浙江", "prose"), ("广东", "prose")]
+
+
+def test_items_run_together_on_one_line_each_get_their_province(lexicon):
+    text = "各地政策梳理：（一）广东出台《广东省数字政府改革建设方案》（二）浙江出台《浙江省数字化改革总体方案》" \
+           "（三）江苏发布《江苏省“十四五”数字政府建设规划》\n"
+    assert [owner[0] for owner in owners_of(text, lexicon) if owner[0] != "全国"] == ["广东", "浙江", "江苏"]
+
+
+def test_clauses_about_one_province_each_are_cut_apart(lexicon):
+    text = "各地加快推进：上海推进一网统管；浙江深化最多跑一次；广东建设粤省事；江西打造赣服通。\n"
+    assert [owner[0] for owner in owners_of(text, lexicon)] == ["上海", "浙江", "广东", "江西"]
+
+
+def test_a_sentence_naming_several_provinces_together_is_shared_by_each(lexicon):
+    passages = cut_passages("上海、浙江、广东等地相继推出一网通办平台。\n", lexicon)
+    assert [(p.province, p.kind) for p in passages] == [("上海", "shared"), ("浙江", "shared"), ("广东", "shared")]
+    assert len({(p.start, p.end) for p in passages}) == 1
+
+
+def test_numbered_place_headings_open_sections(lexicon):
+    text = "01 北京市\n推进接诉即办改革。\n02 天津市\n推进一网通办。\n"
+    assert [owner[0] for owner in owners_of(text, lexicon)] == ["北京", "天津"]
+
+
+@pytest.mark.parametrize("sentence", ["习近平总书记在浙江考察时强调，要推进数字政府建设。",
+                                      "我省将学习借鉴浙江经验，推进一网通办。", "与广东相比，我国中西部地区仍有差距。",
+                                      "据浙江日报报道，数字政府建设成效明显。"])
+def test_a_province_named_in_passing_gets_no_passage(lexicon, sentence):
+    assert {owner[0] for owner in owners_of(sentence + "\n", lexicon)} == {"全国"}
+
+
+def test_a_date_inside_a_sentence_before_an_issuing_verb_is_the_passage_date(lexicon):
+    text = "数字政府建设加快。今年以来，2021年9月，杭州市先后印发多个方案，到2025年全面建成。\n"
+    assert owners_of(text, lexicon)[-1] == ("浙江", "杭州市", "2021-09")
+
+
+def test_a_target_year_or_a_period_is_not_a_date(lexicon):
+    assert owners_of("广东到2025年全面建成数字政府。\n", lexicon) == [("广东", "", "")]
+    assert owners_of("浙江省印发《数字政府建设规划（2021—2025年）》。\n", lexicon) == [("浙江", "", "")]
+
+
+def test_the_manifest_province_and_issue_date_override_the_text(lexicon):
+    source = SourceInfo(province="宁夏", issue_date="2021-11", issue_date_basis="manifest", page_date="2022-01")
+    passages = cut_passages("关于推进一网通办的若干措施\n学习借鉴浙江、上海经验。\n", lexicon, source)
+    assert {(p.province, p.date, p.date_basis, p.owner_basis) for p in passages} == {
+        ("宁夏", "2021-11", "manifest", "manifest")}
+
+
+def test_the_page_issue_date_beats_the_page_date(lexicon):
+    source = SourceInfo(issue_date="2021-06", issue_date_basis="metadata", page_date="2021-07",
+                        page_date_basis="page")
+    table = passages_table("a", "浙江省数字政府建设“十四五”规划\n全面推进一网通办。\n", lexicon, source, 4)
+    rows = set(zip(table["province"], table["date"], table["date_basis"], strict=True))
+    assert rows == {("浙江", "2021-06", "metadata")}

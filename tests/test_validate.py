@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from helpers.cleaning import read_raw
 from helpers.config import ProjectError
 from helpers.corpus import load_manifest
+from helpers.formats import read_raw
 from helpers.validate import validate_params
 
 TEXT = "浙江省数字政府建设“十四五”规划。全面实现“一网通办”。\n"

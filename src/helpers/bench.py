@@ -44,6 +44,7 @@ from helpers.lexicon import Lexicon
 from helpers.noise import DAMAGE_KINDS, damage
 from helpers.parallel import map_in_order
 from helpers.passages import NATIONAL, passages_for_sources
+from helpers.provenance import source_infos
 from helpers.tfidf import distinctive_terms, province_documents
 from helpers.tokens import Tokenizer, tokenize_passages
 from helpers.topics import TopicResult, fit_topics, passage_matrix
@@ -273,8 +274,8 @@ def timed(stage: str, n_jobs: int, action: Callable[[], Result]) -> tuple[Result
 
 def all_passages(corpus: CleanCorpus, lexicon: Lexicon, min_chars: int, n_jobs: int = 1) -> pd.DataFrame:
     """Cut every cleaned document into passages (in n_jobs processes)."""
-    page_dates = dict(zip(corpus.meta["source_id"], corpus.meta["page_date"], strict=True))
-    return passages_for_sources(corpus.texts, page_dates, lexicon, min_chars, n_jobs=n_jobs)
+    return passages_for_sources(corpus.texts, source_infos(corpus.meta, lexicon.province_names), lexicon, min_chars,
+                                n_jobs=n_jobs)
 
 
 def tfidf_stage(passages: pd.DataFrame, tokens: pd.DataFrame,

@@ -10,6 +10,7 @@ from pathlib import Path
 import opencc
 import pandas as pd
 
+from helpers.formats import decode_document, read_raw  # noqa: F401  (moved to formats; kept for callers)
 from helpers.lexicon import Lexicon, read_lexicon_table
 from helpers.mojibake import repair_mojibake
 from helpers.parallel import FileVersions, cached_lexicon, folder_versions, map_in_order, runs_in_workers
@@ -59,6 +60,15 @@ META_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s
 DATE_LINE = re.compile(r"^[\[【(（]?\s*(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
                        r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?\s*[\]】)）]?$")
 POSTED = re.compile(r"(发表于|发布于|发布时间[：:]?|时间[：:])\s*(\d{4}\s*[-/.年]\s*\d{1,2}(?:\s*[-/.月]\s*\d{1,2})?)")
+# The signatory line of an official document (…人民政府办公室), after which a date line is the signing date.
+SIGNATORY = re.compile(r"^\S{2,30}(人民政府|政府|办公厅|办公室|委员会|局|厅|委|部|中心|小组|公司|研究院)$")
+CHINESE_DATE = re.compile(r"^(?:19|20)\d{2}年\d{1,2}月\d{1,2}日$")
+# A content line inside a longer one is a repeat only when it is most of it (a duplicated paragraph), not when it is
+# one entry of a contents list run together on one line.
+DUPLICATE_SHARE = 0.5
+# A line in a list of links (after a related_links label): short and without a sentence, or short cells between |.
+LINK_LINE = re.compile(r"^[^。！？；]{1,40}$|^([^。！？；|]{1,30}\|)+[^。！？；|]{1,30}$")
+OUTLINE_NUMBER = re.compile(r"^([（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]|[\u2460-\u2473])")
 # Metadata lines: most of a short line is 'label：value' pairs; fields of data/lexicon/metadata_labels.csv.
 METADATA_FIELDS = ("page_date", "issue_date", "issuer", "source")
 META_MAX_CHARS = 120
@@ -189,6 +199,7 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
     content = [line for line in cleaned if line and not boilerplate_reason(line, lexicon)]
     kept: list[str] = []
     seen: set[str] = set()
+    links = False
     index = 0
     while index < len(cleaned):
         line = cleaned[index]
@@ -213,10 +224,15 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
             record_metadata(result, fields)
             reason = "metadata"
         elif DATE_LINE.match(line):
-            record_metadata(result, {"page_date": line})
+            signed = CHINESE_DATE.match(line) and kept and SIGNATORY.match(kept[-1])
+            record_metadata(result, {"issue_date" if signed else "page_date": line})
             reason = "metadata"
-        if not reason and len(line) >= 20 and "|" not in line:
-            if line in seen or any(line in other for other in content if other != line):
+        if not reason and links and LINK_LINE.match(line) and not OUTLINE_NUMBER.match(line):
+            reason = "related_links"
+        links = reason == "related_links" and not re.search(r"[：:]\s*\S", line)
+        if not reason and len(line) >= 20 and "|" not in line and re.search("[。！？]", line):
+            if line in seen or any(line in other and len(line) >= DUPLICATE_SHARE * len(other)
+                                   for other in content if other != line):
                 reason = "duplicate"
         if reason:
             result.dropped_lines.append((index + 1, reason, line))
@@ -256,44 +272,6 @@ def default_lexicon() -> Lexicon:
     from helpers.config import project_root
 
     return Lexicon(project_root() / "data" / "lexicon")
-
-
-def read_raw(path: Path) -> str:
-    """Read a raw source as text: UTF-8 (with or without BOM), UTF-16 with BOM, or an encoding detected."""
-    from helpers.config import ProjectError
-
-    data = path.read_bytes()
-    if not data.strip():
-        raise ProjectError(f"{path}: file is empty; remove it and its row in sources.csv, or replace it")
-    return decode_document(data, path)
-
-
-def decode_document(data: bytes, path: Path) -> str:
-    """Decode a document's bytes, detecting the encoding; refuse binary files with the reason."""
-    import codecs
-
-    from charset_normalizer import from_bytes
-
-    from helpers.config import ProjectError
-
-    if data.startswith(b"%PDF"):
-        raise ProjectError(f"{path}: is a PDF, not text; extract its text to a UTF-8 .txt file first")
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            return data.decode(encoding)
-    if b"\x00" in data:
-        raise ProjectError(f"{path}: looks like a binary file, not text; save the page as UTF-8 text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        best = from_bytes(data).best()
-        if best is None or best.encoding in ("utf_8", "ascii"):
-            raise ProjectError(f"{path}: not text in any encoding we can tell; save it as UTF-8 text") from None
-        text = str(best)
-    if "\x00" in text or sum(not char.isprintable() and char not in "\n\r\t" for char in text) > len(text) / 20:
-        raise ProjectError(f"{path}: looks like a binary file, not text; save the page as UTF-8 text")
-    return text
 
 
 @dataclass

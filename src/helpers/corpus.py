@@ -7,19 +7,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.cleaning import read_raw
 from helpers.config import ProjectError
+from helpers.formats import DOCUMENT_SUFFIXES, read_documents
 from helpers.provenance import PROVENANCE_COLUMNS, check_manifest_values
 
 MANIFEST = "sources.csv"
 MANIFEST_COLUMNS = ["source_id", "file", "title", "site", "publisher", "date", "url", "script", "damage", "note",
                     *PROVENANCE_COLUMNS]
 REQUIRED_COLUMNS = ["source_id", "file"]
-DOCUMENT_SUFFIXES = {".txt", ".html", ".htm", ".md"}
+# A file in the folder is a document if its suffix is in DOCUMENT_SUFFIXES (.txt, .html, .htm, .pdf, .docx, .doc),
+# unless it is a README or a hidden or lock file (.name, ~$name); every other file (notes in .md, the manifest,
+# images) is ignored. A document the manifest does not list is refused by name.
+IGNORED_PREFIXES = ("README", ".", "~$")
 
 
 def load_manifest(raw_dir: Path, province_names: dict[str, str] | None = None,
-                  city_names: dict[str, str] | None = None) -> pd.DataFrame:
+                  city_names: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
     """Read sources.csv, check it against the folder both ways (ids unique) and check its provenance values.
 
     Given the gazetteer's written forms (province_names, city_names), provinces and cities are checked too.
@@ -43,7 +46,8 @@ def load_manifest(raw_dir: Path, province_names: dict[str, str] | None = None,
     listed = set(manifest["file"])
     unlisted = sorted(
         item.name for item in raw_dir.iterdir()
-        if item.suffix.lower() in DOCUMENT_SUFFIXES and item.name not in listed and not item.name.startswith("README")
+        if item.suffix.lower() in DOCUMENT_SUFFIXES and item.name not in listed
+        and not item.name.upper().startswith(IGNORED_PREFIXES)
     )
     if unlisted:
         raise ProjectError(f"{path}: file(s) {', '.join(unlisted)} not in the manifest; add a row for each")
@@ -52,8 +56,8 @@ def load_manifest(raw_dir: Path, province_names: dict[str, str] | None = None,
 
 
 def read_sources(raw_dir: Path, manifest: pd.DataFrame) -> dict[str, str]:
-    """Return the raw text of every source, keyed by source_id."""
-    return {row.source_id: read_raw(raw_dir / row.file) for row in manifest.itertuples()}
+    """Return the text of every source (extracted from HTML, PDF and Word files), keyed by source_id."""
+    return {source_id: document.text for source_id, document in read_documents(raw_dir, manifest).items()}
 
 
 def checksums(raw_dir: Path, manifest: pd.DataFrame) -> pd.DataFrame:

@@ -9,27 +9,53 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.lexicon import Lexicon, find_provinces
+from helpers.lexicon import Lexicon
 from helpers.parallel import FileVersions, cached_lexicon, folder_versions, map_in_order, runs_in_workers
+from helpers.places import NATIONAL, place_finder
+from helpers.provenance import SourceInfo
 
 PASSAGE_COLUMNS = [
-    "passage_id", "source_id", "province", "level", "date", "date_basis", "title", "kind", "start", "end", "text",
+    "passage_id", "source_id", "province", "city", "level", "owner_basis", "date", "date_basis", "title", "kind",
+    "start", "end", "text",
 ]
-MENTION_COLUMNS = ["passage_id", "source_id", "province", "level", "concept", "form", "form_kind", "count"]
-NATIONAL = "全国"
+MENTION_COLUMNS = ["passage_id", "source_id", "province", "city", "level", "concept", "form", "form_kind", "count"]
 DATE = re.compile(r"((?:19|20)\d{2})\s*年(?:\s*(\d{1,2})\s*月)?")
 LEADING_DATE = re.compile(r"^(?:截至|截止)?((?:19|20)\d{2})\s*年(?:(\d{1,2})月)?(?:\d{1,2}日)?(?:底|初|末)?[，,]?")
 TITLE = re.compile(r"《([^《》]{4,80})》")
 HEADING = re.compile(r"^([^：|《》“”，。]{2,24})：\s*(.*)$")
 COUNTED_BODIES = re.compile(r"^[一二三四五六七八九十\d]+(部门|部委|部)$")
+HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 SENTENCE_END = re.compile(r"(?<=[。！？])")
-PLAN_TITLE = re.compile(r"(规划|方案|意见|计划|通知|纲要|办法|条例|要点)")
+# A plan's title ends with one of these words, perhaps followed by a period in brackets: …规划（2021—2025年）
+PLAN_TITLE = re.compile(r"(规划|方案|意见|计划|通知|纲要|办法|条例|要点|措施|规定|细则|决定|指南|清单)》?"
+                        r"(（[^（）]*）)?$")
 ISSUED_PLAN = re.compile(r"关于印发(.+?)的通知")
+# Verbs of a news headline about a plan (浙江出台…方案): the page reports on the plan rather than being it.
+NEWS_HEADLINE = re.compile(r"(出台|发布|推出|召开|解读|答记者问|一图读懂|图解|亮点|聚焦|记者|获悉|印发)(?!.*关于印发)")
+TITLE_LINES = 6  # lines from the top of a document searched for its title
+# Enumeration markers of items run together on one line: （一）…（二）…, ①…②…
+ITEM_MARK = re.compile(r"(?=（[一二三四五六七八九十]{1,3}）|[\u2460-\u2473])")
+CLAUSE_END = re.compile(r"(?<=[；;])")
+# Issuing verbs: a date before one of them in a sentence is the date the document or action was issued.
+ISSUING = re.compile(r"(印发|出台|发布|公布|颁布|出炉|推出|上线|启动|召开|审议通过|表决通过|通过了|正式实施|施行|挂牌|揭牌|"
+                     r"成立|开通|投入运行|投入使用)")
+# A date that is a target or a bound, not an event: 到2025年, 2025年前, 2021—2025年.
+NOT_EVENT_BEFORE = re.compile(r"(到|至|力争|争取|预计|目标|计划|前|[-—–~～])\s*$")
+NOT_EVENT_AFTER = re.compile(r"^(底前|前|以前|之前|以来|起|要|将|拟|力争|争取|预计|计划|[-—–~～至到]\s*(?:19|20)\d{2})")
+# Outline numbering of headings, by rank: 一、 > （一） > 1. > （1） > ①; 01 (a round-up's own numbering) ranks first.
+OUTLINE = ((1, re.compile(r"^[一二三四五六七八九十]{1,3}[、.．]")), (1, re.compile(r"^\d{2}\s")),
+           (2, re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]")), (3, re.compile(r"^\d{1,2}[.．、](?!\d)")),
+           (4, re.compile(r"^[（(]\d{1,2}[）)]")), (5, re.compile(r"^[\u2460-\u2473]")))
+HEADING_MAX_CHARS = 60  # an outline line this short, with no full stop inside, is a heading
+# A date in brackets right after a title: 《…规划》（2021年11月）
+TITLE_DATE = re.compile(r"》\s*[（(]\s*((?:19|20)\d{2})\s*年(?:\s*(\d{1,2})\s*月)?[^）)]{0,6}[）)]")
+# A line that is only a place name, perhaps numbered: 01 北京市, 一、浙江省, （三）广东
+NUMBERING = r"(?:[（(][一二三四五六七八九十\d]{1,3}[）)]\s*|[一二三四五六七八九十]{1,3}[、.．]\s*|\d{1,3}[、.．]?\s*)?"
 
 
 @dataclass
 class Passage:
-    """A span of cleaned text attributed to one province or to the national level."""
+    """A span of cleaned text attributed to one province (and perhaps one of its cities) or the national level."""
 
     province: str
     start: int
@@ -37,6 +63,9 @@ class Passage:
     kind: str
     date: str = ""
     title: str = ""
+    city: str = ""
+    date_basis: str = ""
+    owner_basis: str = "text"
 
 
 def year_month(match: re.Match[str] | None) -> str:
@@ -53,8 +82,10 @@ def month_of(text: str) -> str:
 
 
 def leading_date(sentence: str) -> str:
-    """Return the date a sentence opens with (e.g. 2021年3月15日，X省发布…) as YYYY-MM or YYYY."""
-    return year_month(LEADING_DATE.match(sentence))
+    """Return the date a sentence opens with (e.g. 2021年3月15日，X省发布…) as YYYY-MM or YYYY; not a start
+    or bound (2017年以来, 2021年前)."""
+    match = LEADING_DATE.match(sentence)
+    return year_month(match) if match and not NOT_EVENT_AFTER.match(sentence[match.end() :]) else ""
 
 
 def line_spans(text: str) -> list[tuple[int, int, str]]:
@@ -67,10 +98,58 @@ def line_spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
+def stated_date(sentence: str) -> str:
+    """Return the date a sentence states for an event: its leading date, a date before an issuing verb, or the
+    date in brackets after a title."""
+    return leading_date(sentence) or issue_date(sentence) or year_month(TITLE_DATE.search(sentence))
+
+
+def event_date(text: str) -> str:
+    """Return the first date in a heading or cell that is not inside a title nor a target or a bound."""
+    titled = year_month(TITLE_DATE.search(text))
+    if titled:
+        return titled
+    for match in DATE.finditer(text):
+        before, after = text[: match.start()], text[match.end() :]
+        if before.count("《") <= before.count("》") and not NOT_EVENT_BEFORE.search(before) \
+                and not NOT_EVENT_AFTER.match(after):
+            return year_month(match)
+    return ""
+
+
+def outline_rank(line: str) -> int:
+    """Rank of the outline numbering a line starts with (1 highest), or 0 for none."""
+    return next((rank for rank, pattern in OUTLINE if pattern.match(line.strip())), 0)
+
+
+def is_outline_heading(line: str) -> bool:
+    """Tell whether a line is a numbered heading: short, with no full stop before its end."""
+    return bool(outline_rank(line)) and len(line) <= HEADING_MAX_CHARS and "。" not in line.rstrip("。")
+
+
+def issue_date(sentence: str) -> str:
+    """Return a date before an issuing verb (…年…月，…市先后印发…) that is neither a target (到2025年) nor a bound
+    of a period (2021—2025年) nor inside a title, else ''."""
+    verb = ISSUING.search(sentence)
+    if not verb:
+        return ""
+    for match in DATE.finditer(sentence, 0, verb.start()):
+        before, after = sentence[: match.start()], sentence[match.end() :]
+        inside_title = before.count("《") > before.count("》")
+        if not inside_title and not NOT_EVENT_BEFORE.search(before) and not NOT_EVENT_AFTER.match(after):
+            return year_month(match)
+    return ""
+
+
+def place_at_start(text: str, lexicon: Lexicon) -> tuple[str, str]:
+    """Return the (province, city) a short text (a table cell, a heading) starts with, or ('', '')."""
+    places = place_finder(lexicon).find(text.strip())
+    return places[0].owner if places and places[0].start == 0 else ("", "")
+
+
 def province_at_start(text: str, lexicon: Lexicon) -> str:
     """Return the province a short text (a table cell, a heading) starts with, or ''."""
-    match = lexicon.province_pattern.match(text.strip())
-    return lexicon.province_names[match.group()] if match else ""
+    return place_at_start(text, lexicon)[0]
 
 
 def is_national_issuer(text: str, lexicon: Lexicon) -> bool:
@@ -141,13 +220,13 @@ def table_rows(spans: list[tuple[int, int, str]], lexicon: Lexicon) -> tuple[lis
 
 
 def row_passage(row: dict, roles: list[str], lexicon: Lexicon) -> Passage:
-    """Attribute one table row to a province or the national level, with its date and title."""
+    """Attribute one table row to a province (or city) or the national level, with its date and title."""
     cells = row["cells"]
     roles = roles if len(roles) == len(cells) else [""] * len(cells)
-    province, date, title = "", "", ""
+    owner, date, title = ("", ""), "", ""
     for cell, role in zip(cells, roles, strict=True):
-        if role in ("region", "") and not province and len(cell) <= 30:
-            province = province_at_start(cell, lexicon)
+        if role in ("region", "") and not owner[0] and len(cell) <= 30:
+            owner = place_at_start(cell, lexicon)
         if role in ("date", "region", "") and not date and len(cell) <= 30:
             date = month_of(cell)
         if role == "title" and not title:
@@ -156,52 +235,121 @@ def row_passage(row: dict, roles: list[str], lexicon: Lexicon) -> Passage:
     if not title:
         found = TITLE.search(" ".join(cells))
         title = found.group(1) if found else ""
-    return Passage(province or NATIONAL, row["start"], row["end"], "table_row", date, title)
+    province, city = owner
+    return Passage(province or NATIONAL, row["start"], row["end"], "table_row", date, title, city,
+                   "stated" if date else "")
 
 
-def section_heading(line: str, lexicon: Lexicon) -> str:
-    """Return the province a 'X：…' heading line opens, NATIONAL for a national issuer, else ''."""
+def section_heading(line: str, lexicon: Lexicon) -> tuple[str, str]:
+    """Return the (province, city) a heading line opens ('X：…' or a numbered place name alone), (NATIONAL, '')
+    for a national issuer's heading, else ('', '')."""
+    alone = re.fullmatch(rf"{NUMBERING}(.{{2,16}}?)[：:]?", line.strip())
+    if alone:
+        owner = place_at_start(alone.group(1), lexicon)
+        if owner[0] and alone.group(1) in place_finder(lexicon).forms:
+            return owner
     match = HEADING.match(line)
-    if not match:
-        return ""
-    head = match.group(1)
-    province = province_at_start(head, lexicon)
-    if province and lexicon.province_pattern.fullmatch(head):
-        return province
-    return NATIONAL if is_national_issuer(head, lexicon) else ""
-
-
-def prose_passages(start: int, line: str, owner: str, lexicon: Lexicon) -> list[Passage]:
-    """Cut a prose line into passages: a sentence naming one province opens a passage for it."""
-    passages: list[Passage] = []
-    offset = start
-    for sentence in filter(None, SENTENCE_END.split(line)):
-        named = {province for _, _, province in find_provinces(sentence, lexicon)}
-        date = leading_date(sentence)
-        if len(named) == 1 and (not passages or passages[-1].province not in named):
-            passages.append(Passage(named.pop(), offset, offset + len(sentence), "prose", date))
-        elif passages and (len(named) <= 1):
-            passages[-1].end = offset + len(sentence)
-        else:
-            passages.append(Passage(owner, offset, offset + len(sentence), "prose", date))
-        offset += len(sentence)
-    return passages
-
-
-def document_owner(spans: list[tuple[int, int, str]], lexicon: Lexicon) -> tuple[str, str]:
-    """Return (province, plan title) when the document is one province's own plan, else ('', '')."""
-    if not spans:
-        return "", ""
-    first = spans[0][2]
-    named = {province for _, _, province in find_provinces(first, lexicon)}
-    if len(named) == 1 and province_at_start(first, lexicon) and PLAN_TITLE.search(first) and len(first) <= 80:
-        issued = ISSUED_PLAN.search(first)
-        return named.pop(), issued.group(1) if issued else first
+    if match:
+        head = re.sub(rf"^{NUMBERING}", "", match.group(1))
+        owner = place_at_start(head, lexicon)
+        if owner[0] and head in place_finder(lexicon).forms:
+            return owner
+        if is_national_issuer(head, lexicon):
+            return NATIONAL, ""
+    if is_outline_heading(line):
+        owners = place_finder(lexicon).owners(line)
+        if len(owners) == 1:
+            return owners[0]
     return "", ""
 
 
-def cut_passages(text: str, lexicon: Lexicon, page_date: str = "") -> list[Passage]:
-    """Cut a cleaned source into passages: table rows, headed sections, a whole plan, or prose."""
+def sentence_passages(start: int, sentence: str, current: Passage | None, lexicon: Lexicon) -> list[Passage]:
+    """Attribute one sentence: to the one place it names as its own, clause by clause when its ；-clauses each
+    name one, to each place of a list it names together; a sentence naming none continues the current passage."""
+    finder = place_finder(lexicon)
+    owners = finder.owners(sentence)
+    end = start + len(sentence)
+    date = stated_date(sentence)
+    if not owners or (len(owners) == 1 and current is not None and (current.province, current.city) == owners[0]):
+        if current is not None:
+            current.end = end
+            current.date = current.date or date
+            return []
+        return [Passage(NATIONAL, start, end, "prose", date, date_basis="stated" if date else "")]
+    if len(owners) == 1:
+        return [Passage(*owners[0][:1], start, end, "prose", date, city=owners[0][1],
+                        date_basis="stated" if date else "")]
+    clauses = [clause for clause in CLAUSE_END.split(sentence) if clause]
+    per_clause = [finder.owners(clause) for clause in clauses]
+    if len(clauses) > 1 and all(len(named) <= 1 for named in per_clause) and sum(map(bool, per_clause)) > 1:
+        passages: list[Passage] = []
+        offset = start
+        for clause, named in zip(clauses, per_clause, strict=True):
+            passages.extend(sentence_passages(offset, clause, passages[-1] if passages and not named else None,
+                                              lexicon) if named or not passages else [])
+            if not named and passages:
+                passages[-1].end = offset + len(clause)
+            offset += len(clause)
+        return passages
+    return [Passage(province, start, end, "shared", date, city=city, date_basis="stated" if date else "")
+            for province, city in owners]
+
+
+def prose_passages(start: int, line: str, lexicon: Lexicon) -> list[Passage]:
+    """Cut a prose line into passages: items run together on the line (（一）…（二）…) each start afresh; within an
+    item, a sentence naming a place opens a passage for it and the sentences after it continue it."""
+    passages: list[Passage] = []
+    offset = start
+    for item in filter(None, ITEM_MARK.split(line)):
+        current: Passage | None = None
+        for sentence in filter(None, SENTENCE_END.split(item)):
+            found = sentence_passages(offset, sentence, current, lexicon)
+            passages.extend(found)
+            if found:
+                current = found[-1] if found[-1].kind != "shared" else None
+            offset += len(sentence)
+    return passages
+
+
+def title_owner(line: str, lexicon: Lexicon) -> tuple[str, str, str]:
+    """Return (province, city, plan title) when a line is the title of one place's own plan, else ('', '', '')."""
+    line = line.strip().strip("《》")
+    issued = ISSUED_PLAN.search(line)
+    plan = issued.group(1).strip("《》") if issued else line
+    if len(line) > 100 or "。" in line or not PLAN_TITLE.search(plan) or (not issued and NEWS_HEADLINE.search(line)):
+        return "", "", ""
+    owners = place_finder(lexicon).owners(line)
+    if len(owners) != 1 or not (place_at_start(line, lexicon)[0] or place_at_start(plan, lexicon)[0]):
+        return "", "", ""
+    return owners[0][0], owners[0][1], plan
+
+
+def document_owner(spans: list[tuple[int, int, str]], lexicon: Lexicon, source: SourceInfo) -> Passage | None:
+    """Return a template passage (owner, title, date) when the whole document is one place's own plan or the
+    manifest names its place, else None. The title is looked for in the page title and the first lines."""
+    lines = [source.title, *(line for _, _, line in spans[:TITLE_LINES])]
+    province, city, title = next((found for found in (title_owner(line, lexicon) for line in lines if line)
+                                  if found[0]), ("", "", ""))
+    basis = "title"
+    if source.province or source.city:
+        province, city, basis = source.province, source.city, "manifest"
+    elif not province and source.issuer and source.doc_type in ("", "plan", "policy"):
+        issuers = place_finder(lexicon).owners(source.issuer)
+        if len(issuers) == 1 and not is_national_issuer(source.issuer, lexicon):
+            (province, city), basis = issuers[0], "issuer"
+    if not province:
+        return None
+    if source.issue_date:
+        date, date_basis = source.issue_date, source.issue_date_basis
+    else:
+        date = next(filter(None, (stated_date(line) for _, _, line in spans[:TITLE_LINES])), "")
+        date_basis = "stated" if date else ""
+    return Passage(province, 0, 0, "document", date, title, city, date_basis, basis)
+
+
+def cut_passages(text: str, lexicon: Lexicon, source: SourceInfo | None = None) -> list[Passage]:
+    """Cut a cleaned source into passages: table rows, a whole plan, headed sections, or prose."""
+    source = source or SourceInfo()
     spans = line_spans(text)
     rows, used = table_rows(spans, lexicon)
     passages: list[Passage] = []
@@ -211,25 +359,28 @@ def cut_passages(text: str, lexicon: Lexicon, page_date: str = "") -> list[Passa
             roles = row["header"]
         else:
             passages.append(row_passage(row, row.get("roles", roles), lexicon))
-    owner, plan_title = document_owner([span for i, span in enumerate(spans) if i not in used], lexicon)
+    document = document_owner([span for index, span in enumerate(spans) if index not in used], lexicon, source)
     section: Passage | None = None
+    section_rank = 0
     for index, (start, end, line) in enumerate(spans):
         if index in used:
             section = None
-            continue
-        if owner:
-            passages.append(Passage(owner, start, end, "document", month_of(plan_title), plan_title))
-            continue
-        heading = section_heading(line, lexicon)
-        if heading:
-            section = Passage(heading, start, end, "headed_section", month_of(line[: line.find("：")]))
+        elif document is not None:
+            passages.append(Passage(**{**document.__dict__, "start": start, "end": end}))
+        elif (heading := section_heading(line, lexicon))[0]:
+            date = event_date(line[: line.find("：")] if "：" in line else line)
+            section = Passage(heading[0], start, end, "headed_section", date, city=heading[1],
+                              date_basis="stated" if date else "")
             passages.append(section)
-            if heading == NATIONAL:
-                section = None
-        elif section is not None:
+            section, section_rank = (None, 0) if heading[0] == NATIONAL else (section, outline_rank(line))
+        elif section is not None and not (section_rank and is_outline_heading(line)
+                                          and outline_rank(line) <= section_rank):
             section.end = end
+            if not section.date and (date := stated_date(line)):
+                section.date, section.date_basis = date, "stated"
         else:
-            passages.extend(prose_passages(start, line, NATIONAL, lexicon))
+            section = None
+            passages.extend(prose_passages(start, line, lexicon))
     for passage in passages:
         if not passage.title:
             found = TITLE.search(text[passage.start : passage.end])
@@ -237,38 +388,47 @@ def cut_passages(text: str, lexicon: Lexicon, page_date: str = "") -> list[Passa
     return sorted(passages, key=lambda passage: passage.start)
 
 
-def passage_records(source_id: str, text: str, lexicon: Lexicon, page_date: str, min_chars: int) -> list[list]:
-    """Return the passages of one cleaned source as rows of the passages table (columns PASSAGE_COLUMNS)."""
+def passage_level(passage: Passage) -> str:
+    """national, province or city."""
+    return "national" if passage.province == NATIONAL else "city" if passage.city else "province"
+
+
+def passage_records(source_id: str, text: str, lexicon: Lexicon, source: SourceInfo, min_chars: int) -> list[list]:
+    """Return the passages of one cleaned source as rows of the passages table (columns PASSAGE_COLUMNS).
+
+    A passage without a date of its own takes the page's date (from its metadata or the manifest)."""
     records = []
-    for passage in cut_passages(text, lexicon, page_date):
+    for passage in cut_passages(text, lexicon, source):
         body = text[passage.start : passage.end].strip()
         if len(body) < min_chars:
             continue
-        date, basis = (passage.date, "stated") if passage.date else (page_date, "page" if page_date else "")
-        level = "national" if passage.province == NATIONAL else "province"
-        records.append([f"{source_id}-{len(records) + 1:04d}", source_id, passage.province, level, date, basis,
-                        passage.title, passage.kind, passage.start, passage.end, body])
+        date, basis = passage.date, passage.date_basis if passage.date else ""
+        if not date and source.page_date:
+            date, basis = source.page_date, source.page_date_basis or "page"
+        records.append([f"{source_id}-{len(records) + 1:04d}", source_id, passage.province, passage.city,
+                        passage_level(passage), passage.owner_basis, date, basis, passage.title, passage.kind,
+                        passage.start, passage.end, body])
     return records
 
 
-def passages_table(source_id: str, text: str, lexicon: Lexicon, page_date: str, min_chars: int) -> pd.DataFrame:
+def passages_table(source_id: str, text: str, lexicon: Lexicon, source: SourceInfo, min_chars: int) -> pd.DataFrame:
     """Return the passages of one cleaned source as rows of the passages table."""
-    return pd.DataFrame(passage_records(source_id, text, lexicon, page_date, min_chars), columns=PASSAGE_COLUMNS)
+    return pd.DataFrame(passage_records(source_id, text, lexicon, source, min_chars), columns=PASSAGE_COLUMNS)
 
 
-def source_records(source: tuple[str, str, str], lexicon: Lexicon, min_chars: int) -> list[list]:
-    """Return the passage rows of one (source_id, cleaned text, page date) triple."""
-    source_id, text, page_date = source
-    return passage_records(source_id, text, lexicon, page_date, min_chars)
+def source_records(source: tuple[str, str, SourceInfo], lexicon: Lexicon, min_chars: int) -> list[list]:
+    """Return the passage rows of one (source_id, cleaned text, source information) triple."""
+    source_id, text, info = source
+    return passage_records(source_id, text, lexicon, info, min_chars)
 
 
-def source_records_in_worker(source: tuple[str, str, str], folder: Path, versions: FileVersions,
+def source_records_in_worker(source: tuple[str, str, SourceInfo], folder: Path, versions: FileVersions,
                              min_chars: int) -> list[list]:
     """Return the passage rows of one source in a worker process, with its cached lexicon of the folder."""
     return source_records(source, cached_lexicon(folder, versions), min_chars)
 
 
-def passages_for_sources(texts: dict[str, str], page_dates: dict[str, str], lexicon: Lexicon, min_chars: int,
+def passages_for_sources(texts: dict[str, str], infos: dict[str, SourceInfo], lexicon: Lexicon, min_chars: int,
                          n_jobs: int = 1, scheduler: str = "") -> pd.DataFrame:
     """Return the passages table of every cleaned source, in the order of texts (n_jobs processes or Dask)."""
     if runs_in_workers(n_jobs, scheduler):
@@ -276,7 +436,7 @@ def passages_for_sources(texts: dict[str, str], page_dates: dict[str, str], lexi
         cut = partial(source_records_in_worker, folder=folder, versions=folder_versions(folder), min_chars=min_chars)
     else:
         cut = partial(source_records, lexicon=lexicon, min_chars=min_chars)
-    sources = [(source_id, text, page_dates[source_id]) for source_id, text in texts.items()]
+    sources = [(source_id, text, infos.get(source_id, SourceInfo())) for source_id, text in texts.items()]
     rows = map_in_order(cut, sources, n_jobs, scheduler, "cutting passages")
     return pd.DataFrame([record for records in rows for record in records], columns=PASSAGE_COLUMNS)
 
@@ -292,17 +452,21 @@ def concept_matcher(lexicon: Lexicon) -> re.Pattern[str]:
 def count_concepts(passages: pd.DataFrame, lexicon: Lexicon) -> pd.DataFrame:
     """Count every concept surface form in every passage, longest form first, without overlaps.
 
-    A form inside a longer word listed in its not_within column (掌上办 in 掌上办公) is not counted.
+    A form inside a longer word listed in its not_within column (掌上办 in 掌上办公) is not counted, nor is a damaged
+    form right after a Han character: a lost character leaves the rest after a quote or punctuation (“网通办”), while
+    全网通办 is another word.
     """
     forms = lexicon.concepts.set_index("form")
+    damaged = set(forms.index[forms["form_kind"] == "damaged"])
     records = []
     for row in passages.itertuples():
         found: dict[str, int] = {}
         for match in concept_matcher(lexicon).finditer(row.text):
-            if match.group() in forms.index:
+            after_han = match.start() > 0 and HAN_CHAR.match(row.text[match.start() - 1])
+            if match.group() in forms.index and not (match.group() in damaged and after_han):
                 found[match.group()] = found.get(match.group(), 0) + 1
         for form, count in sorted(found.items()):
-            records.append([row.passage_id, row.source_id, row.province, row.level,
+            records.append([row.passage_id, row.source_id, row.province, row.city, row.level,
                             forms.at[form, "concept"], form, forms.at[form, "form_kind"], count])
     return pd.DataFrame(records, columns=MENTION_COLUMNS).sort_values(["passage_id", "concept", "form"],
                                                                       ignore_index=True)

@@ -1,0 +1,129 @@
+"""Find the places a text names (provinces, prefectures, counties) and tell the ones it names only in passing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from helpers.lexicon import FormMatcher, Lexicon, read_lexicon_table
+
+NATIONAL = "全国"
+# What stands between two places of one list (广东、浙江等): a place listed after one named in passing is too.
+LIST_JOINS = ("、", "和", "及", "与", "以及", "，")
+CUE_WINDOW = 24  # characters before and after a place name in which a passing-mention cue is looked for
+
+
+@dataclass(frozen=True)
+class Place:
+    """A place named in a text: its span, its province, its prefecture-level city ('' for a province)."""
+
+    start: int
+    end: int
+    province: str
+    city: str = ""
+
+    @property
+    def owner(self) -> tuple[str, str]:
+        """The (province, city) the mention stands for."""
+        return self.province, self.city
+
+
+@dataclass(frozen=True)
+class PlaceFinder:
+    """Every written form of every place of the gazetteer in one pattern, and the passing-mention cues."""
+
+    forms: dict[str, tuple[str, str]]
+    matcher: FormMatcher
+    cues: tuple[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None], ...]
+    short_forms: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
+
+    def find(self, text: str) -> list[Place]:
+        """Every place named in text, longest form first, left to right; a city's short form (沈阳 for 沈阳市)
+        only where it does not run into a word of the dictionary (四平台 is 四 + 平台, not 四平)."""
+        return [Place(start, end, *self.forms[text[start:end]]) for start, end in self.matcher.finditer(text)
+                if text[start:end] not in self.short_forms or self.stands_alone(text, start, end)]
+
+    def stands_alone(self, text: str, start: int, end: int) -> bool:
+        """Tell whether text[start:end] shares no character with a dictionary word running across its edges."""
+        before = text[start - 1 : start + 1] if start else ""
+        after = text[end - 1 : end + 1] if end < len(text) else ""
+        return before not in self.words and after not in self.words
+
+    def passing(self, text: str, place: Place) -> str:
+        """The kind of passing mention (visit, comparison, media, publication) a place is in text, or ''."""
+        before = text[max(0, place.start - CUE_WINDOW) : place.start]
+        after = text[place.end : place.end + CUE_WINDOW]
+        for kind, before_cue, after_cue in self.cues:
+            if (before_cue is None or before_cue.search(before)) and (after_cue is None or after_cue.match(after)):
+                return kind
+        return ""
+
+    def owners(self, text: str) -> list[tuple[str, str]]:
+        """The (province, city) pairs text speaks of as their own, in order: passing mentions (and the places
+        listed right after one) left out, a city folded into its province when both are named, each kept once."""
+        found: list[tuple[str, str]] = []
+        previous: Place | None = None
+        passing = False
+        for place in self.find(text):
+            listed = previous is not None and text[previous.end : place.start] in LIST_JOINS
+            passing = bool(self.passing(text, place)) or (listed and passing)
+            previous = place
+            if passing:
+                continue
+            if place.city and (place.province, "") in found:
+                found[found.index((place.province, ""))] = place.owner
+            elif not any(province == place.province and (not place.city or city == place.city)
+                         for province, city in found):
+                found.append(place.owner)
+        return found
+
+
+def has_gazetteer(lexicon: Lexicon) -> bool:
+    """Tell whether the lexicon folder has the place gazetteer places.csv."""
+    return (lexicon.folder / "places.csv").is_file()
+
+
+def city_forms(lexicon: Lexicon) -> dict[str, tuple[str, str]]:
+    """Written forms of prefecture- and county-level units mapped to (province, prefecture), where the gazetteer
+    has them (empty for a lexicon folder without places.csv). A county is named by its full name only (余杭区):
+    its short forms are too often ordinary words (和政, 新建, 平和). An autonomous prefecture is also named by its
+    short form and 州, as its own documents do (恩施州)."""
+    if not has_gazetteer(lexicon):
+        return {}
+    places = lexicon.places
+    county_short = set(places.loc[places["level"] == "county", "short"])
+    full = set(places["name"]) | set(places["traditional"])
+    forms = {form: unit for form, unit in lexicon.place_forms.items()
+             if unit[1] and (form in full or form not in county_short)}
+    autonomous = places[(places["level"] == "prefecture") & places["name"].str.endswith("自治州")]
+    forms.update({f"{row.short}州": (row.province, row.name) for row in autonomous.itertuples()
+                  if row.ambiguous != "1" and f"{row.short}州" not in forms})
+    return forms
+
+
+def dictionary_words() -> frozenset[str]:
+    """Two-character words of jieba's dictionary (loaded once)."""
+    import jieba
+
+    jieba.setLogLevel(60)
+    jieba.dt.check_initialized()
+    return frozenset(word for word, frequency in jieba.dt.FREQ.items() if len(word) == 2 and frequency)
+
+
+@cache
+def place_finder(lexicon: Lexicon) -> PlaceFinder:
+    """The place finder of a lexicon folder (built once per process)."""
+    forms: dict[str, tuple[str, str]] = dict(city_forms(lexicon))
+    full = set(lexicon.places["name"]) | set(lexicon.places["traditional"]) if has_gazetteer(lexicon) else set()
+    short_forms = frozenset(form for form in forms if form not in full)
+    if (lexicon.folder / "province_nicknames.csv").is_file():
+        forms.update({form: (province, "") for form, province in lexicon.province_nicknames.items()})
+    forms.update({form: (province, "") for form, province in lexicon.province_names.items()})
+    table = read_lexicon_table(lexicon.folder / "passing_mentions.csv", ["kind", "before", "after"])
+    cues = tuple((row.kind, *(re.compile(cue) if cue else None for cue in (row.before, row.after)))
+                 for row in table.itertuples())
+    short_forms = frozenset(short_forms - set(lexicon.province_names))
+    return PlaceFinder(forms, FormMatcher.of(forms), cues, short_forms,
+                       dictionary_words() if short_forms else frozenset())

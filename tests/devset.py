@@ -91,7 +91,8 @@ def score(folder: Path, lexicon: Lexicon) -> Score:
     wanted = counts.set_index(["source_id", "owner", "concept"])["count"].to_dict()
     got = mentions.groupby(["source_id", "province", "concept"])["count"].sum().to_dict()
     keys = sorted(set(wanted) | set(got))
-    wrong_counts = [(*key, wanted.get(key, 0), got.get(key, 0)) for key in keys if wanted.get(key, 0) != got.get(key, 0)]
+    wrong_counts = [(*key, wanted.get(key, 0), got.get(key, 0)) for key in keys
+                    if wanted.get(key, 0) != got.get(key, 0)]
     hits = len(found & expected)
     return Score(
         precision=hits / len(found) if found else 1.0, recall=hits / len(expected) if expected else 1.0,

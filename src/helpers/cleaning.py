@@ -42,6 +42,7 @@ ENTITY = re.compile(
 )
 STRAY_ASCII = re.compile(r"[\"'&$<>`^\\]|\s*;(?=\s*[》”）)])")
 SPACE_NEAR_CJK = re.compile(rf"(?<=[{HAN}{CJK_PUNCT}])[ \t\u00a0\u3000]+|[ \t\u00a0\u3000]+(?=[{HAN}{CJK_PUNCT}])")
+TAB_CELLS = re.compile(r"\s*\t\s*")
 HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
 NEAR_CJK_PUNCT = re.compile(rf"(?<=[{HAN}{CJK_PUNCT}])[,;:?!()]|[,;:?!()](?=[{HAN}{CJK_PUNCT}])")
 FULL_WIDTH_ALNUM = str.maketrans(
@@ -49,7 +50,7 @@ FULL_WIDTH_ALNUM = str.maketrans(
 )
 PLUS_SIGNS = str.maketrans({"＋": "+", "﹢": "+", "\u00a0": " ", "\u3000": " "})
 FILE_NAME = re.compile(
-    r"^[\w\s\-.（）()“”\"《》、，,]+\.(png|jpe?g|gif|bmp|webp|svg|pdf|docx?|xlsx?|pptx?|zip|rar|wps|ofd)$",
+    r"^(\S{0,6}[：:]\s*)?[\w\s\-.（）()“”\"《》、，,]+\.(png|jpe?g|gif|bmp|webp|svg|pdf|docx?|xlsx?|pptx?|zip|rar|wps|ofd)$",
     re.IGNORECASE,
 )
 LINK = re.compile(r"^(\S{0,8}[：:])?\s*(https?://|www\.)\S+$", re.IGNORECASE)
@@ -112,7 +113,9 @@ def _annotation(match: re.Match[str], tally: dict[str, int]) -> str:
 
 def clean_line(line: str, lexicon: Lexicon, tally: dict[str, int]) -> str:
     """Clean the characters of one line: symbols, annotations, entities, spaces, script, punctuation."""
-    line = repair_mojibake(line, tally).translate(PLUS_SIGNS).translate(FULL_WIDTH_ALNUM)
+    line = repair_mojibake(line, tally).strip()
+    line = TAB_CELLS.sub(" | ", line) if "\t" in line else line  # a table saved with tabs between its cells
+    line = line.translate(PLUS_SIGNS).translate(FULL_WIDTH_ALNUM)
     line = _count_sub(JUNK_SYMBOLS, "", line, tally, "junk_symbols")
     line = _count_sub(ENTITY, "", line, tally, "html_entities")
     if re.search(f"[{HAN}]", line) and not LINK.search(line):
@@ -164,20 +167,26 @@ def metadata_labels(lexicon: Lexicon) -> tuple[dict[str, str], re.Pattern[str]]:
     table = read_lexicon_table(lexicon.folder / "metadata_labels.csv", ["label", "field"])
     fields = dict(zip(table["label"], table["field"], strict=True))
     labels = sorted(fields, key=lambda label: (-len(label), label))
-    return fields, re.compile(rf"({'|'.join(map(re.escape, labels))})\s*[：:]\s*")
+    alternatives = "|".join(map(re.escape, labels))
+    return fields, re.compile(rf"[\[【]({alternatives})[\]】]\s*[：:]?\s*|({alternatives})\s*[：:]\s*")
 
 
 def metadata_fields(line: str, lexicon: Lexicon) -> dict[str, str] | None:
     """Return the fields of a page-metadata line ('发布日期：2022-04-27 来源：…'), or None for a content line."""
     fields, pattern = metadata_labels(lexicon)
     matches = list(pattern.finditer(line))
-    if not matches or len(line) > META_MAX_CHARS or "。" in line or line[: matches[0].start()].strip(" 【】[]|｜"):
+    head = re.sub(r"^\d{1,2}[.．、]?\s*$", "", line[: matches[0].start()].strip(" 【】[]|｜")) if matches else ""
+    if not matches or len(line) > META_MAX_CHARS or "。" in line or (head and not DATE_LINE.match(head)):
         return None
-    found: dict[str, str] = {}
+    found: dict[str, str] = {"page_date": head} if head else {}
     for match, following in zip(matches, [*matches[1:], None], strict=True):
         value = line[match.end() : following.start() if following else len(line)].strip(" |｜【】[]")
-        if value or fields[match.group(1)] not in found:
-            found[fields[match.group(1)]] = found.get(fields[match.group(1)]) or value
+        field_name = fields[match.group(1) or match.group(2)]
+        if value or field_name not in found:
+            found[field_name] = found.get(field_name) or value
+    undated = "page_date" not in found and "issue_date" not in found
+    if undated and (date := META_DATE.search(line)):
+        found["page_date"] = date.group()  # a posting time standing among other fields (编辑：… 2023-12-04 …)
     return found
 
 

@@ -32,14 +32,26 @@ PLAN_TITLE = re.compile(r"(规划|方案|意见|计划|通知|纲要|办法|条�
 ISSUED_PLAN = re.compile(r"关于印发(.+?)的通知")
 # Verbs of a news headline about a plan (浙江出台…方案): the page reports on the plan rather than being it.
 NEWS_HEADLINE = re.compile(r"(出台|发布|推出|召开|解读|答记者问|一图读懂|图解|亮点|聚焦|记者|获悉|印发)(?!.*关于印发)")
-TITLE_LINES = 6  # lines from the top of a document searched for its title
+TITLE_LINES = 6  # lines from the top of a document searched for its title (menu items of a few characters aside)
+MENU_ITEM_CHARS = 6
 # Enumeration markers of items run together on one line: （一）…（二）…, ①…②…
 ITEM_MARK = re.compile(r"(?=（[一二三四五六七八九十]{1,3}）|[\u2460-\u2473])")
 CLAUSE_END = re.compile(r"(?<=[；;])")
+# A sentence opening on 'recently' (近日，…) dates its event by the page.
+RECENT = re.compile(r"^(近日|日前|近期|今天|今日|昨天|昨日|本周|上周|近来)")
+# Words by which a place's own text refers to itself (全区, 我省, 自治区…), not after 各 or 每 (各省, 每个市).
+SELF_REFERENCE = re.compile(r"(?<![各每])(全省|全区|全市|全州|全县|我省|我市|我区|我州|我县|本省|本市|本区|自治区|"
+                            r"省委|省政府|市委|市政府|区委|州委|县委)")
+CLAUSE_BREAK = re.compile(r"[，,；;：:]")
 # Issuing verbs: a date before one of them in a sentence is the date the document or action was issued.
-ISSUING = re.compile(r"(印发|出台|发布|公布|颁布|出炉|推出|上线|启动|召开|审议通过|表决通过|通过了|正式实施|施行|挂牌|揭牌|"
-                     r"成立|开通|投入运行|投入使用)")
+ISSUING = re.compile(r"(印发|出台|发布|公布|颁布|出炉|推出|上线|启动|召开|审议通过|表决通过|通过了|正式实施|施行|"
+                     r"挂牌|揭牌|成立|开通|投入运行|投入使用)")
 # A date that is a target or a bound, not an event: 到2025年, 2025年前, 2021—2025年.
+# A month without its year (山西省9月印发): not after 年 or a digit, not a number of months (3个月).
+MONTH_ONLY = re.compile(r"(?<![\d年个])(\d{1,2})\s*月(?!份以来|以来|底前|前)")
+# A month of this or last year (今年4月), dated from the context's year.
+RELATIVE_YEARS = {"今年": 0, "本年": 0, "当年": 0, "去年": -1, "上年": -1, "前年": -2}
+RELATIVE_MONTH = re.compile(rf"({'|'.join(RELATIVE_YEARS)})\s*(\d{{1,2}})\s*月")
 NOT_EVENT_BEFORE = re.compile(r"(到|至|力争|争取|预计|目标|计划|前|[-—–~～])\s*$")
 NOT_EVENT_AFTER = re.compile(r"^(底前|前|以前|之前|以来|起|要|将|拟|力争|争取|预计|计划|[-—–~～至到]\s*(?:19|20)\d{2})")
 # Outline numbering of headings, by rank: 一、 > （一） > 1. > （1） > ①; 01 (a round-up's own numbering) ranks first.
@@ -98,10 +110,14 @@ def line_spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def stated_date(sentence: str) -> str:
-    """Return the date a sentence states for an event: its leading date, a date before an issuing verb, or the
-    date in brackets after a title."""
-    return leading_date(sentence) or issue_date(sentence) or year_month(TITLE_DATE.search(sentence))
+def stated_date(sentence: str, context: str = "") -> str:
+    """Return the date a sentence states for an event: its leading date, a date before an issuing verb (a month
+    alone completed from context, see issue_date), or the date in brackets after a title."""
+    leading = leading_date(sentence)
+    if len(leading) == 4:  # 2021年，…山西省9月印发…: the month the sentence gives later completes its year
+        refined = issue_date(sentence, leading)
+        return refined if refined.startswith(leading) else leading
+    return leading or issue_date(sentence, context) or year_month(TITLE_DATE.search(sentence))
 
 
 def event_date(text: str) -> str:
@@ -117,6 +133,18 @@ def event_date(text: str) -> str:
     return ""
 
 
+def section_date(line: str, page_date: str) -> str | None:
+    """The first date a line of a section states for an event, sentence by sentence; None when the line says its
+    event is recent (近日), so that the section takes the page's date."""
+    for sentence in filter(None, SENTENCE_END.split(line)):
+        if RECENT.match(sentence):
+            return None  # 近日，…: the event is as recent as the page, whose date the passage takes
+        date = stated_date(sentence, stated_year(line[: line.find(sentence)]) or page_date)
+        if date:
+            return date
+    return ""
+
+
 def outline_rank(line: str) -> int:
     """Rank of the outline numbering a line starts with (1 highest), or 0 for none."""
     return next((rank for rank, pattern in OUTLINE if pattern.match(line.strip())), 0)
@@ -127,18 +155,39 @@ def is_outline_heading(line: str) -> bool:
     return bool(outline_rank(line)) and len(line) <= HEADING_MAX_CHARS and "。" not in line.rstrip("。")
 
 
-def issue_date(sentence: str) -> str:
+def issue_date(sentence: str, context: str = "") -> str:
     """Return a date before an issuing verb (…年…月，…市先后印发…) that is neither a target (到2025年) nor a bound
-    of a period (2021—2025年) nor inside a title, else ''."""
+    of a period (2021—2025年) nor inside a title, else ''. A month given without its year (山西省9月印发…) takes
+    the year from context: a year (YYYY) the text stated before, or the page's date (YYYY-MM), whose year it
+    takes unless the month is later than the page's, then the year before."""
     verb = ISSUING.search(sentence)
     if not verb:
         return ""
-    for match in DATE.finditer(sentence, 0, verb.start()):
-        before, after = sentence[: match.start()], sentence[match.end() :]
-        inside_title = before.count("《") > before.count("》")
-        if not inside_title and not NOT_EVENT_BEFORE.search(before) and not NOT_EVENT_AFTER.match(after):
-            return year_month(match)
-    return ""
+    dated = [match for match in DATE.finditer(sentence, 0, verb.start())
+             if sentence[: match.start()].count("《") <= sentence[: match.start()].count("》")
+             and not NOT_EVENT_BEFORE.search(sentence[: match.start()])
+             and not NOT_EVENT_AFTER.match(sentence[match.end() :])]
+    year = dated[-1] if dated else None
+    if year is not None and year.group(2):
+        return year_month(year)
+    relative = RELATIVE_MONTH.search(sentence, 0, verb.start())
+    if relative and context and year is None and 1 <= int(relative.group(2)) <= 12:
+        return f"{int(context[:4]) + RELATIVE_YEARS[relative.group(1)]}-{int(relative.group(2)):02d}"
+    month = MONTH_ONLY.search(sentence, year.end() if year else 0, verb.start())
+    context = year.group(1) if year is not None else context
+    if month and context and 1 <= int(month.group(1)) <= 12:
+        number = int(context[:4])
+        if len(context) > 4 and int(month.group(1)) > int(context[5:7]):
+            number -= 1
+        return f"{number}-{int(month.group(1)):02d}"
+    return year_month(year) if year is not None else ""
+
+
+def stated_year(text: str) -> str:
+    """The last year text states for an event (not a target nor a bound), or ''."""
+    years = [match.group(1) for match in DATE.finditer(text) if not NOT_EVENT_BEFORE.search(text[: match.start()])
+             and not NOT_EVENT_AFTER.match(text[match.end() :])]
+    return years[-1] if years else ""
 
 
 def place_at_start(text: str, lexicon: Lexicon) -> tuple[str, str]:
@@ -263,13 +312,14 @@ def section_heading(line: str, lexicon: Lexicon) -> tuple[str, str]:
     return "", ""
 
 
-def sentence_passages(start: int, sentence: str, current: Passage | None, lexicon: Lexicon) -> list[Passage]:
+def sentence_passages(start: int, sentence: str, current: Passage | None, lexicon: Lexicon,
+                      context: str = "") -> list[Passage]:
     """Attribute one sentence: to the one place it names as its own, clause by clause when its ；-clauses each
     name one, to each place of a list it names together; a sentence naming none continues the current passage."""
     finder = place_finder(lexicon)
     owners = finder.owners(sentence)
     end = start + len(sentence)
-    date = stated_date(sentence)
+    date = stated_date(sentence, context)
     if not owners or (len(owners) == 1 and current is not None and (current.province, current.city) == owners[0]):
         if current is not None:
             current.end = end
@@ -285,17 +335,33 @@ def sentence_passages(start: int, sentence: str, current: Passage | None, lexico
         passages: list[Passage] = []
         offset = start
         for clause, named in zip(clauses, per_clause, strict=True):
+            clause_context = stated_year(sentence[: offset - start]) or context
             passages.extend(sentence_passages(offset, clause, passages[-1] if passages and not named else None,
-                                              lexicon) if named or not passages else [])
+                                              lexicon, clause_context) if named or not passages else [])
             if not named and passages:
                 passages[-1].end = offset + len(clause)
             offset += len(clause)
         return passages
-    return [Passage(province, start, end, "shared", date, city=city, date_basis="stated" if date else "")
-            for province, city in owners]
+    shared = []
+    for place in finder.owner_places(sentence):
+        date = shared_date(sentence, place.start, context)
+        shared.append(Passage(place.province, start, end, "shared", date, city=place.city,
+                              date_basis="stated" if date else ""))
+    return shared
 
 
-def prose_passages(start: int, line: str, lexicon: Lexicon) -> list[Passage]:
+def shared_date(sentence: str, position: int, context: str) -> str:
+    """The date a sentence naming several places states for the one at position: the date before the issuing verb
+    of that place's own clause (2022年9月，南宁市、柳州市先后印发…，桂林市也已建成… dates 南宁 and 柳州, not 桂林), or
+    the sentence's leading date when the sentence has no issuing verb."""
+    clause_end = next((match.start() for match in CLAUSE_BREAK.finditer(sentence, position)), len(sentence))
+    verb = ISSUING.search(sentence, position, clause_end)
+    if verb:
+        return issue_date(sentence[: verb.end()], context)
+    return "" if ISSUING.search(sentence) else leading_date(sentence)
+
+
+def prose_passages(start: int, line: str, lexicon: Lexicon, page_date: str = "") -> list[Passage]:
     """Cut a prose line into passages: items run together on the line (（一）…（二）…) each start afresh; within an
     item, a sentence naming a place opens a passage for it and the sentences after it continue it."""
     passages: list[Passage] = []
@@ -303,7 +369,8 @@ def prose_passages(start: int, line: str, lexicon: Lexicon) -> list[Passage]:
     for item in filter(None, ITEM_MARK.split(line)):
         current: Passage | None = None
         for sentence in filter(None, SENTENCE_END.split(item)):
-            found = sentence_passages(offset, sentence, current, lexicon)
+            context = stated_year(line[: offset - start]) or page_date
+            found = sentence_passages(offset, sentence, current, lexicon, context)
             passages.extend(found)
             if found:
                 current = found[-1] if found[-1].kind != "shared" else None
@@ -324,25 +391,38 @@ def title_owner(line: str, lexicon: Lexicon) -> tuple[str, str, str]:
     return owners[0][0], owners[0][1], plan
 
 
+def national_title(line: str, lexicon: Lexicon) -> bool:
+    """Tell whether a line is the title of a national body's own document (国务院办公厅关于…的指导意见)."""
+    line = line.strip().strip("《》")
+    issuer = re.match(r"^(.{2,40}?)关于", line)
+    return bool(issuer and PLAN_TITLE.search(line) and len(line) <= 100 and "。" not in line
+                and is_national_issuer(issuer.group(1), lexicon))
+
+
 def document_owner(spans: list[tuple[int, int, str]], lexicon: Lexicon, source: SourceInfo) -> Passage | None:
     """Return a template passage (owner, title, date) when the whole document is one place's own plan or the
     manifest names its place, else None. The title is looked for in the page title and the first lines."""
-    lines = [source.title, *(line for _, _, line in spans[:TITLE_LINES])]
+    top = [line for _, _, line in spans if len(line) > MENU_ITEM_CHARS][:TITLE_LINES]
+    lines = [source.title, *top]
     province, city, title = next((found for found in (title_owner(line, lexicon) for line in lines if line)
                                   if found[0]), ("", "", ""))
     basis = "title"
+    if not province and any(national_title(line, lexicon) for line in lines if line):
+        province, title = NATIONAL, next(line for line in lines if line and national_title(line, lexicon))
     if source.province or source.city:
         province, city, basis = source.province, source.city, "manifest"
     elif not province and source.issuer and source.doc_type in ("", "plan", "policy"):
         issuers = place_finder(lexicon).owners(source.issuer)
-        if len(issuers) == 1 and not is_national_issuer(source.issuer, lexicon):
+        if is_national_issuer(source.issuer, lexicon):
+            province, basis = NATIONAL, "issuer"
+        elif len(issuers) == 1:
             (province, city), basis = issuers[0], "issuer"
     if not province:
         return None
     if source.issue_date:
         date, date_basis = source.issue_date, source.issue_date_basis
     else:
-        date = next(filter(None, (stated_date(line) for _, _, line in spans[:TITLE_LINES])), "")
+        date = next(filter(None, (stated_date(line) for line in top)), "")
         date_basis = "stated" if date else ""
     return Passage(province, 0, 0, "document", date, title, city, date_basis, basis)
 
@@ -361,7 +441,8 @@ def cut_passages(text: str, lexicon: Lexicon, source: SourceInfo | None = None) 
             passages.append(row_passage(row, row.get("roles", roles), lexicon))
     document = document_owner([span for index, span in enumerate(spans) if index not in used], lexicon, source)
     section: Passage | None = None
-    section_rank = 0
+    section_rank, section_settled = 0, False
+    speaker: tuple[str, str] | None = None  # the place the last prose paragraph spoke of
     for index, (start, end, line) in enumerate(spans):
         if index in used:
             section = None
@@ -373,19 +454,39 @@ def cut_passages(text: str, lexicon: Lexicon, source: SourceInfo | None = None) 
                               date_basis="stated" if date else "")
             passages.append(section)
             section, section_rank = (None, 0) if heading[0] == NATIONAL else (section, outline_rank(line))
+            section_settled = False
         elif section is not None and not (section_rank and is_outline_heading(line)
                                           and outline_rank(line) <= section_rank):
             section.end = end
-            if not section.date and (date := stated_date(line)):
+            date = section_date(line, source.page_date) if not (section.date or section_settled) else ""
+            section_settled = section_settled or date is None
+            if date:
                 section.date, section.date_basis = date, "stated"
         else:
             section = None
-            passages.extend(prose_passages(start, line, lexicon))
+            found = prose_passages(start, line, lexicon, source.page_date)
+            if speaker and all(passage.province == NATIONAL for passage in found) and SELF_REFERENCE.search(line):
+                for passage in found:  # 全区…, 我省…: the place the page was speaking of speaks on
+                    passage.province, passage.city = speaker
+            passages.extend(found)
+            owned = [passage for passage in found if passage.province != NATIONAL]
+            speaker = (owned[-1].province, owned[-1].city) if owned and owned[-1].kind != "shared" else (
+                speaker if not owned else None)
     for passage in passages:
         if not passage.title:
             found = TITLE.search(text[passage.start : passage.end])
             passage.title = found.group(1) if found else ""
+        if passage.date_basis == "stated" and after(passage.date, source.page_date):
+            passage.date, passage.date_basis = "", ""  # a target year (2025年，…全面建成), not an event
     return sorted(passages, key=lambda passage: passage.start)
+
+
+def after(date: str, page_date: str) -> bool:
+    """Tell whether a date (YYYY or YYYY-MM) lies after the page's own date, to the precision both have."""
+    if not date or not page_date:
+        return False
+    size = min(len(date), len(page_date))
+    return date[:size] > page_date[:size]
 
 
 def passage_level(passage: Passage) -> str:
@@ -452,14 +553,20 @@ def concept_matcher(lexicon: Lexicon) -> re.Pattern[str]:
 def count_concepts(passages: pd.DataFrame, lexicon: Lexicon) -> pd.DataFrame:
     """Count every concept surface form in every passage, longest form first, without overlaps.
 
-    A form inside a longer word listed in its not_within column (掌上办 in 掌上办公) is not counted, nor is a damaged
+    A span shared by several cities of one province is counted once, for the first of them. A form inside a longer
+    word listed in its not_within column (掌上办 in 掌上办公) is not counted, nor is a damaged
     form right after a Han character: a lost character leaves the rest after a quote or punctuation (“网通办”), while
     全网通办 is another word.
     """
     forms = lexicon.concepts.set_index("form")
     damaged = set(forms.index[forms["form_kind"] == "damaged"])
     records = []
+    counted: set[tuple] = set()
     for row in passages.itertuples():
+        span = (row.source_id, row.province, getattr(row, "start", row.passage_id), getattr(row, "end", ""))
+        if span in counted:
+            continue  # a sentence shared by several cities of one province counts once for the province
+        counted.add(span)
         found: dict[str, int] = {}
         for match in concept_matcher(lexicon).finditer(row.text):
             after_han = match.start() > 0 and HAN_CHAR.match(row.text[match.start() - 1])

@@ -61,9 +61,13 @@ class PlaceFinder:
         return ""
 
     def owners(self, text: str) -> list[tuple[str, str]]:
-        """The (province, city) pairs text speaks of as their own, in order: passing mentions (and the places
-        listed right after one) left out, a city folded into its province when both are named, each kept once."""
-        found: list[tuple[str, str]] = []
+        """The (province, city) pairs text speaks of as their own, in order (see owner_places)."""
+        return [place.owner for place in self.owner_places(text)]
+
+    def owner_places(self, text: str) -> list[Place]:
+        """The places text speaks of as their own, each at its first mention, in order: passing mentions (and the
+        places listed right after one) left out, a city folded into its province when both are named."""
+        found: list[Place] = []
         previous: Place | None = None
         passing = False
         for place in self.find(text):
@@ -72,11 +76,13 @@ class PlaceFinder:
             previous = place
             if passing:
                 continue
-            if place.city and (place.province, "") in found:
-                found[found.index((place.province, ""))] = place.owner
+            owners = [known.owner for known in found]
+            if place.city and (place.province, "") in owners:
+                index = owners.index((place.province, ""))
+                found[index] = Place(found[index].start, found[index].end, place.province, place.city)
             elif not any(province == place.province and (not place.city or city == place.city)
-                         for province, city in found):
-                found.append(place.owner)
+                         for province, city in owners):
+                found.append(place)
         return found
 
 
@@ -87,7 +93,8 @@ def has_gazetteer(lexicon: Lexicon) -> bool:
 
 def city_forms(lexicon: Lexicon) -> dict[str, tuple[str, str]]:
     """Written forms of prefecture- and county-level units mapped to (province, prefecture), where the gazetteer
-    has them (empty for a lexicon folder without places.csv). A county is named by its full name only (余杭区):
+    has them (empty for a lexicon folder without places.csv); a district of a municipality (徐汇区) has no
+    prefecture and stands for its province. A county is named by its full name only (余杭区):
     its short forms are too often ordinary words (和政, 新建, 平和). An autonomous prefecture is also named by its
     short form and 州, as its own documents do (恩施州)."""
     if not has_gazetteer(lexicon):
@@ -95,8 +102,8 @@ def city_forms(lexicon: Lexicon) -> dict[str, tuple[str, str]]:
     places = lexicon.places
     county_short = set(places.loc[places["level"] == "county", "short"])
     full = set(places["name"]) | set(places["traditional"])
-    forms = {form: unit for form, unit in lexicon.place_forms.items()
-             if unit[1] and (form in full or form not in county_short)}
+    forms = {form: (unit.province, unit.prefecture) for form, unit in lexicon.place_names.items()
+             if unit.level != "province" and (form in full or form not in county_short)}
     autonomous = places[(places["level"] == "prefecture") & places["name"].str.endswith("自治州")]
     forms.update({f"{row.short}州": (row.province, row.name) for row in autonomous.itertuples()
                   if row.ambiguous != "1" and f"{row.short}州" not in forms})

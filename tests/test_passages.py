@@ -190,3 +190,46 @@ def test_the_page_issue_date_beats_the_page_date(lexicon):
     table = passages_table("a", "浙江省数字政府建设“十四五”规划\n全面推进一网通办。\n", lexicon, source, 4)
     rows = set(zip(table["province"], table["date"], table["date_basis"], strict=True))
     assert rows == {("浙江", "2021-06", "metadata")}
+
+
+@pytest.mark.parametrize("sentence", ["我办已组织部分市州赴上海、浙江学习城市运行管理经验。", "在浙江义乌务工的王大姐成为首位体验者。",
+                                      "与江西、广东等地多个城市实现异地代收代办。", "香港居民可通过专区办理社保查询。",
+                                      "相比上海、杭州等地，我市起步较晚。", "开标时间为2022年9月6日9点30分（北京时间）。"])
+def test_more_places_named_in_passing_get_no_passage(lexicon, sentence):
+    assert {owner[0] for owner in owners_of(sentence + "\n", lexicon)} == {"全国"}
+
+
+def test_a_bloc_that_issues_something_stands_for_its_members(lexicon):
+    assert {owner[0] for owner in owners_of("3月川渝两地发布了第二批通办事项清单。\n", lexicon)} == {"四川", "重庆"}
+    assert {owner[0] for owner in owners_of("方案提出，推动粤港澳三地政务服务跨境通办。\n", lexicon)} == {"全国"}
+
+
+def test_a_provincial_brand_stands_for_its_province(lexicon):
+    assert owners_of("“赣服通”5.0版在全省正式上线运行。\n", lexicon)[0][:2] == ("江西", "")
+
+
+def test_a_county_named_in_full_is_then_known_by_its_short_name(lexicon):
+    text = "仪陇县政务服务中心开通跨省通办专窗。\n为打通最后一公里，仪陇还在各乡镇设立帮办点。\n"
+    assert [owner[:2] for owner in owners_of(text, lexicon)] == [("四川", "南充市"), ("四川", "南充市")]
+
+
+def test_paragraphs_of_a_page_whose_title_names_one_place_are_about_it(lexicon):
+    text = "太原12345热线推出十项改革举措\n热线推出十项举措，推动接诉即办。\n"
+    assert [owner[:2] for owner in owners_of(text, lexicon)] == [("山西", "太原市"), ("山西", "太原市")]
+
+
+def test_an_explanation_of_a_plan_belongs_to_the_plan_s_place(lexicon):
+    text = "《洛阳市数字政府建设实施方案》政策解读\n问：主要目标是什么？答：基本建成一网通办体系。\n"
+    assert {owner[:2] for owner in owners_of(text, lexicon)} == {("河南", "洛阳市")}
+
+
+def test_a_printed_document_saved_as_text_is_joined_and_loses_its_running_header(lexicon):
+    header = "吉林省人民政府办公厅文件"
+    body = ("深化政务服务一网通办改革，推动更多高频事项向移动端汇聚，年底前实现五百项以上事项掌上办；全面推行政务服务好差评，"
+            "实现评价渠道全覆盖；推进一件事一次办，围绕企业和群众全生命周期新推出三十个主题服务，实现一次告知一表申请。"
+            "扩大跨省通办范围，落实国家跨省通办事项清单，深化与周边省区的区域通办合作，推动高频政务服务事项异地可办。")
+    wrapped = [body[index : index + 20] for index in range(0, len(body), 20)]
+    lines = [header, *wrapped[:3], "— 2 —", header, *wrapped[3:], "— 3 —", header]
+    result = clean_document("\n".join(lines) + "\n", lexicon)
+    assert header not in result.text and "—" not in result.text
+    assert result.text == body + "\n"

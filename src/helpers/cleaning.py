@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -70,6 +71,13 @@ DUPLICATE_SHARE = 0.5
 # A line in a list of links (after a related_links label): short and without a sentence, or short cells between |.
 LINK_LINE = re.compile(r"^[^。！？；]{1,40}$|^([^。！？；|]{1,30}\|)+[^。！？；|]{1,30}$")
 OUTLINE_NUMBER = re.compile(r"^([（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]|[\u2460-\u2473])")
+# A printed document saved as text: its running header repeats, and its lines break inside sentences.
+RUNNING_REPEATS = 3
+RUNNING_MAX_CHARS = 30
+WRAP_MIN_CHARS = 15
+WRAP_MIN_LINES = 6
+WRAP_SHARE = 0.4
+SENTENCE_FINAL = re.compile(r"[。！？：…”」』）)》】]$")
 # Metadata lines: most of a short line is 'label：value' pairs; fields of data/lexicon/metadata_labels.csv.
 METADATA_FIELDS = ("page_date", "issue_date", "issuer", "source")
 META_MAX_CHARS = 120
@@ -175,8 +183,9 @@ def metadata_fields(line: str, lexicon: Lexicon) -> dict[str, str] | None:
     """Return the fields of a page-metadata line ('发布日期：2022-04-27 来源：…'), or None for a content line."""
     fields, pattern = metadata_labels(lexicon)
     matches = list(pattern.finditer(line))
-    head = re.sub(r"^\d{1,2}[.．、]?\s*$", "", line[: matches[0].start()].strip(" 【】[]|｜")) if matches else ""
-    if not matches or len(line) > META_MAX_CHARS or "。" in line or (head and not DATE_LINE.match(head)):
+    head = re.sub(r"^\d{1,2}[.．、]?\s*$", "", line[: matches[0].start()].strip(" 【】[]|｜（(")) if matches else ""
+    if not matches or len(line) > META_MAX_CHARS or "。" in line.rstrip("。）)") and not line.startswith(("（", "(")) \
+            or (head and not DATE_LINE.match(head)):
         return None
     found: dict[str, str] = {"page_date": head} if head else {}
     for match, following in zip(matches, [*matches[1:], None], strict=True):
@@ -206,6 +215,7 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
     cleaned = [clean_line(line, lexicon, result.removed_chars) for line in lines]
     result.excerpt = before_after(lines, cleaned, lexicon)
     content = [line for line in cleaned if line and not boilerplate_reason(line, lexicon)]
+    repeated = running_headers(content)
     kept: list[str] = []
     seen: set[str] = set()
     links = False
@@ -215,7 +225,7 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
         if not line:
             index += 1
             continue
-        reason = boilerplate_reason(line, lexicon)
+        reason = boilerplate_reason(line, lexicon) or ("running_header" if line in repeated else "")
         posted = POSTED.search(line)
         if posted:
             record_metadata(result, {"page_date": posted.group(2)})
@@ -251,8 +261,50 @@ def clean_document(raw: str, lexicon: Lexicon) -> CleaningResult:
             if len(kept) == 1 and len(line) <= 60 and "。" not in line and "|" not in line:
                 result.page_title = line
         index += 1
+    kept, joined = join_wrapped_lines(kept)
+    if joined:
+        result.removed_chars["line breaks in sentences"] = joined
     result.text = "\n".join(kept) + "\n"
     return result
+
+
+def running_headers(lines: list[str]) -> set[str]:
+    """Short lines without a sentence that a document repeats RUNNING_REPEATS times or more: the running header of
+    a printed document saved as text (…人民政府办公厅文件 on every page)."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        if len(line) <= RUNNING_MAX_CHARS and "|" not in line and not re.search("[。！？；，]", line):
+            counts[line] = counts.get(line, 0) + 1
+    return {line for line, count in counts.items() if count >= RUNNING_REPEATS}
+
+
+def display_width(line: str) -> int:
+    """Width of a line in columns (a wide CJK character counts two)."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in line)
+
+
+def join_wrapped_lines(lines: list[str]) -> tuple[list[str], int]:
+    """Join lines that a printed document broke inside a sentence, and count the joins.
+
+    A document is hard-wrapped when at least WRAP_SHARE of its longer lines have one width (give or take a column);
+    then a line of that width that does not end a sentence runs on into the next, unless the next is numbered."""
+    widths = [display_width(line) for line in lines if len(line) >= WRAP_MIN_CHARS]
+    if len(widths) < WRAP_MIN_LINES:
+        return lines, 0
+    modal = max(set(widths), key=lambda width: (sum(abs(other - width) <= 1 for other in widths), width))
+    if sum(abs(width - modal) <= 1 for width in widths) < WRAP_SHARE * len(widths):
+        return lines, 0
+    joined: list[str] = []
+    count = 0
+    for line in lines:
+        previous = joined[-1] if joined else ""
+        if previous and display_width(previous) >= modal - 1 and not SENTENCE_FINAL.search(previous) \
+                and not OUTLINE_NUMBER.match(line) and "|" not in previous + line:
+            joined[-1] = previous + line
+            count += 1
+        else:
+            joined.append(line)
+    return joined, count
 
 
 def before_after(raw_lines: list[str], cleaned: list[str], lexicon: Lexicon,

@@ -11,7 +11,7 @@ import pandas as pd
 
 from helpers.lexicon import Lexicon
 from helpers.parallel import FileVersions, cached_lexicon, folder_versions, map_in_order, runs_in_workers
-from helpers.places import NATIONAL, place_finder
+from helpers.places import ISSUING, NATIONAL, PlaceFinder, place_finder
 from helpers.provenance import SourceInfo
 
 PASSAGE_COLUMNS = [
@@ -31,7 +31,9 @@ PLAN_TITLE = re.compile(r"(规划|方案|意见|计划|通知|纲要|办法|条�
                         r"(（[^（）]*）)?$")
 ISSUED_PLAN = re.compile(r"关于印发(.+?)的通知")
 # Verbs of a news headline about a plan (浙江出台…方案): the page reports on the plan rather than being it.
-NEWS_HEADLINE = re.compile(r"(出台|发布|推出|召开|解读|答记者问|一图读懂|图解|亮点|聚焦|记者|获悉|印发)(?!.*关于印发)")
+NEWS_HEADLINE = re.compile(r"(出台|发布|推出|召开|答记者问|亮点|聚焦|记者|获悉|印发)(?!.*关于印发)")
+# What a page adds around a plan's title when it explains or shows the plan (图解：…, 《…》政策解读, …（全文）).
+TITLE_AFFIXES = re.compile(r"^(图解|一图读懂|一图看懂|解读|全文)[：:]?|(政策解读|解读|全文|正文|（全文）|图解)$")
 TITLE_LINES = 6  # lines from the top of a document searched for its title (menu items of a few characters aside)
 MENU_ITEM_CHARS = 6
 # Enumeration markers of items run together on one line: （一）…（二）…, ①…②…
@@ -43,9 +45,6 @@ RECENT = re.compile(r"^(近日|日前|近期|今天|今日|昨天|昨日|本周|
 SELF_REFERENCE = re.compile(r"(?<![各每])(全省|全区|全市|全州|全县|我省|我市|我区|我州|我县|本省|本市|本区|自治区|"
                             r"省委|省政府|市委|市政府|区委|州委|县委)")
 CLAUSE_BREAK = re.compile(r"[，,；;：:]")
-# Issuing verbs: a date before one of them in a sentence is the date the document or action was issued.
-ISSUING = re.compile(r"(印发|出台|发布|公布|颁布|出炉|推出|上线|启动|召开|审议通过|表决通过|通过了|正式实施|施行|"
-                     r"挂牌|揭牌|成立|开通|投入运行|投入使用)")
 # A date that is a target or a bound, not an event: 到2025年, 2025年前, 2021—2025年.
 # A month without its year (山西省9月印发): not after 年 or a digit, not a number of months (3个月).
 MONTH_ONLY = re.compile(r"(?<![\d年个])(\d{1,2})\s*月(?!份以来|以来|底前|前)")
@@ -190,9 +189,9 @@ def stated_year(text: str) -> str:
     return years[-1] if years else ""
 
 
-def place_at_start(text: str, lexicon: Lexicon) -> tuple[str, str]:
+def place_at_start(text: str, lexicon: Lexicon, finder: PlaceFinder | None = None) -> tuple[str, str]:
     """Return the (province, city) a short text (a table cell, a heading) starts with, or ('', '')."""
-    places = place_finder(lexicon).find(text.strip())
+    places = (finder or place_finder(lexicon)).find(text.strip())
     return places[0].owner if places and places[0].start == 0 else ("", "")
 
 
@@ -268,14 +267,14 @@ def table_rows(spans: list[tuple[int, int, str]], lexicon: Lexicon) -> tuple[lis
     return rows, used
 
 
-def row_passage(row: dict, roles: list[str], lexicon: Lexicon) -> Passage:
+def row_passage(row: dict, roles: list[str], lexicon: Lexicon, finder: PlaceFinder | None = None) -> Passage:
     """Attribute one table row to a province (or city) or the national level, with its date and title."""
     cells = row["cells"]
     roles = roles if len(roles) == len(cells) else [""] * len(cells)
     owner, date, title = ("", ""), "", ""
     for cell, role in zip(cells, roles, strict=True):
         if role in ("region", "") and not owner[0] and len(cell) <= 30:
-            owner = place_at_start(cell, lexicon)
+            owner = place_at_start(cell, lexicon, finder)
         if role in ("date", "region", "") and not date and len(cell) <= 30:
             date = month_of(cell)
         if role == "title" and not title:
@@ -289,34 +288,35 @@ def row_passage(row: dict, roles: list[str], lexicon: Lexicon) -> Passage:
                    "stated" if date else "")
 
 
-def section_heading(line: str, lexicon: Lexicon) -> tuple[str, str]:
+def section_heading(line: str, lexicon: Lexicon, finder: PlaceFinder | None = None) -> tuple[str, str]:
     """Return the (province, city) a heading line opens ('X：…' or a numbered place name alone), (NATIONAL, '')
     for a national issuer's heading, else ('', '')."""
+    finder = finder or place_finder(lexicon)
     alone = re.fullmatch(rf"{NUMBERING}(.{{2,16}}?)[：:]?", line.strip())
     if alone:
-        owner = place_at_start(alone.group(1), lexicon)
-        if owner[0] and alone.group(1) in place_finder(lexicon).forms:
+        owner = place_at_start(alone.group(1), lexicon, finder)
+        if owner[0] and alone.group(1) in finder.forms:
             return owner
     match = HEADING.match(line)
     if match:
         head = re.sub(rf"^{NUMBERING}", "", match.group(1))
-        owner = place_at_start(head, lexicon)
-        if owner[0] and head in place_finder(lexicon).forms:
+        owner = place_at_start(head, lexicon, finder)
+        if owner[0] and head in finder.forms:
             return owner
         if is_national_issuer(head, lexicon):
             return NATIONAL, ""
     if is_outline_heading(line):
-        owners = place_finder(lexicon).owners(line)
+        owners = finder.owners(line)
         if len(owners) == 1:
             return owners[0]
     return "", ""
 
 
 def sentence_passages(start: int, sentence: str, current: Passage | None, lexicon: Lexicon,
-                      context: str = "") -> list[Passage]:
+                      context: str = "", finder: PlaceFinder | None = None) -> list[Passage]:
     """Attribute one sentence: to the one place it names as its own, clause by clause when its ；-clauses each
     name one, to each place of a list it names together; a sentence naming none continues the current passage."""
-    finder = place_finder(lexicon)
+    finder = finder or place_finder(lexicon)
     owners = finder.owners(sentence)
     end = start + len(sentence)
     date = stated_date(sentence, context)
@@ -337,7 +337,7 @@ def sentence_passages(start: int, sentence: str, current: Passage | None, lexico
         for clause, named in zip(clauses, per_clause, strict=True):
             clause_context = stated_year(sentence[: offset - start]) or context
             passages.extend(sentence_passages(offset, clause, passages[-1] if passages and not named else None,
-                                              lexicon, clause_context) if named or not passages else [])
+                                              lexicon, clause_context, finder) if named or not passages else [])
             if not named and passages:
                 passages[-1].end = offset + len(clause)
             offset += len(clause)
@@ -352,16 +352,21 @@ def sentence_passages(start: int, sentence: str, current: Passage | None, lexico
 
 def shared_date(sentence: str, position: int, context: str) -> str:
     """The date a sentence naming several places states for the one at position: the date before the issuing verb
-    of that place's own clause (2022年9月，南宁市、柳州市先后印发…，桂林市也已建成… dates 南宁 and 柳州, not 桂林), or
-    the sentence's leading date when the sentence has no issuing verb."""
+    of that place's own clause, looked for after the clause of any earlier issuing verb (2022年9月，南宁市、柳州市先后
+    印发…，桂林市也已建成… dates 南宁 and 柳州 by 2022年9月, and 桂林 by nothing), or the sentence's leading date
+    when the sentence has no issuing verb."""
     clause_end = next((match.start() for match in CLAUSE_BREAK.finditer(sentence, position)), len(sentence))
     verb = ISSUING.search(sentence, position, clause_end)
     if verb:
-        return issue_date(sentence[: verb.end()], context)
+        earlier = [match.end() for match in ISSUING.finditer(sentence, 0, position)]
+        start = next((match.end() for match in CLAUSE_BREAK.finditer(sentence, earlier[-1])), position) \
+            if earlier else 0
+        return issue_date(sentence[start : verb.end()], context)
     return "" if ISSUING.search(sentence) else leading_date(sentence)
 
 
-def prose_passages(start: int, line: str, lexicon: Lexicon, page_date: str = "") -> list[Passage]:
+def prose_passages(start: int, line: str, lexicon: Lexicon, page_date: str = "",
+                   finder: PlaceFinder | None = None) -> list[Passage]:
     """Cut a prose line into passages: items run together on the line (（一）…（二）…) each start afresh; within an
     item, a sentence naming a place opens a passage for it and the sentences after it continue it."""
     passages: list[Passage] = []
@@ -370,7 +375,7 @@ def prose_passages(start: int, line: str, lexicon: Lexicon, page_date: str = "")
         current: Passage | None = None
         for sentence in filter(None, SENTENCE_END.split(item)):
             context = stated_year(line[: offset - start]) or page_date
-            found = sentence_passages(offset, sentence, current, lexicon, context)
+            found = sentence_passages(offset, sentence, current, lexicon, context, finder)
             passages.extend(found)
             if found:
                 current = found[-1] if found[-1].kind != "shared" else None
@@ -378,15 +383,16 @@ def prose_passages(start: int, line: str, lexicon: Lexicon, page_date: str = "")
     return passages
 
 
-def title_owner(line: str, lexicon: Lexicon) -> tuple[str, str, str]:
+def title_owner(line: str, lexicon: Lexicon, finder: PlaceFinder | None = None) -> tuple[str, str, str]:
     """Return (province, city, plan title) when a line is the title of one place's own plan, else ('', '', '')."""
-    line = line.strip().strip("《》")
+    line = TITLE_AFFIXES.sub("", line.strip()).strip().strip("《》")
     issued = ISSUED_PLAN.search(line)
     plan = issued.group(1).strip("《》") if issued else line
     if len(line) > 100 or "。" in line or not PLAN_TITLE.search(plan) or (not issued and NEWS_HEADLINE.search(line)):
         return "", "", ""
-    owners = place_finder(lexicon).owners(line)
-    if len(owners) != 1 or not (place_at_start(line, lexicon)[0] or place_at_start(plan, lexicon)[0]):
+    finder = finder or place_finder(lexicon)
+    owners = finder.owners(line)
+    if len(owners) != 1 or not (place_at_start(line, lexicon, finder)[0] or place_at_start(plan, lexicon, finder)[0]):
         return "", "", ""
     return owners[0][0], owners[0][1], plan
 
@@ -399,12 +405,14 @@ def national_title(line: str, lexicon: Lexicon) -> bool:
                 and is_national_issuer(issuer.group(1), lexicon))
 
 
-def document_owner(spans: list[tuple[int, int, str]], lexicon: Lexicon, source: SourceInfo) -> Passage | None:
+def document_owner(spans: list[tuple[int, int, str]], lexicon: Lexicon, source: SourceInfo,
+                   finder: PlaceFinder | None = None) -> Passage | None:
     """Return a template passage (owner, title, date) when the whole document is one place's own plan or the
     manifest names its place, else None. The title is looked for in the page title and the first lines."""
     top = [line for _, _, line in spans if len(line) > MENU_ITEM_CHARS][:TITLE_LINES]
     lines = [source.title, *top]
-    province, city, title = next((found for found in (title_owner(line, lexicon) for line in lines if line)
+    finder = finder or place_finder(lexicon)
+    province, city, title = next((found for found in (title_owner(line, lexicon, finder) for line in lines if line)
                                   if found[0]), ("", "", ""))
     basis = "title"
     if not province and any(national_title(line, lexicon) for line in lines if line):
@@ -412,7 +420,7 @@ def document_owner(spans: list[tuple[int, int, str]], lexicon: Lexicon, source: 
     if source.province or source.city:
         province, city, basis = source.province, source.city, "manifest"
     elif not province and source.issuer and source.doc_type in ("", "plan", "policy"):
-        issuers = place_finder(lexicon).owners(source.issuer)
+        issuers = finder.owners(source.issuer)
         if is_national_issuer(source.issuer, lexicon):
             province, basis = NATIONAL, "issuer"
         elif len(issuers) == 1:
@@ -427,9 +435,22 @@ def document_owner(spans: list[tuple[int, int, str]], lexicon: Lexicon, source: 
     return Passage(province, 0, 0, "document", date, title, city, date_basis, basis)
 
 
+def page_subject(spans: list[tuple[int, int, str]], source: SourceInfo,
+                 finder: PlaceFinder) -> tuple[tuple[str, str] | None, int]:
+    """The one place a page's title speaks of (太原12345热线推出…), with the end of the title line in the text
+    (0 when the title is the manifest's only), or (None, 0)."""
+    top = [(end, line) for _, end, line in spans if len(line) > MENU_ITEM_CHARS][:1]
+    for end, title in [*top, (0, source.title)] if source.title else top:
+        owners = finder.owners(title)
+        if len(owners) == 1 and owners[0][0] != NATIONAL:
+            return owners[0], end
+    return None, 0
+
+
 def cut_passages(text: str, lexicon: Lexicon, source: SourceInfo | None = None) -> list[Passage]:
     """Cut a cleaned source into passages: table rows, a whole plan, headed sections, or prose."""
     source = source or SourceInfo()
+    finder = place_finder(lexicon).for_document(text)
     spans = line_spans(text)
     rows, used = table_rows(spans, lexicon)
     passages: list[Passage] = []
@@ -438,17 +459,21 @@ def cut_passages(text: str, lexicon: Lexicon, source: SourceInfo | None = None) 
         if "header" in row:
             roles = row["header"]
         else:
-            passages.append(row_passage(row, row.get("roles", roles), lexicon))
-    document = document_owner([span for index, span in enumerate(spans) if index not in used], lexicon, source)
+            passages.append(row_passage(row, row.get("roles", roles), lexicon, finder))
+    document = document_owner([span for index, span in enumerate(spans) if index not in used], lexicon, source,
+                              finder)
     section: Passage | None = None
     section_rank, section_settled = 0, False
-    speaker: tuple[str, str] | None = None  # the place the last prose paragraph spoke of
+    # The place the last prose paragraph spoke of; at first the publisher's (我省 on a page a province published).
+    publishers = finder.owners(source.publisher) if source.publisher else []
+    speaker: tuple[str, str] | None = publishers[0] if len(publishers) == 1 else None
+    subject, subject_line_end = page_subject(spans, source, finder) if document is None else (None, 0)
     for index, (start, end, line) in enumerate(spans):
         if index in used:
             section = None
         elif document is not None:
             passages.append(Passage(**{**document.__dict__, "start": start, "end": end}))
-        elif (heading := section_heading(line, lexicon))[0]:
+        elif (heading := section_heading(line, lexicon, finder))[0]:
             date = event_date(line[: line.find("：")] if "：" in line else line)
             section = Passage(heading[0], start, end, "headed_section", date, city=heading[1],
                               date_basis="stated" if date else "")
@@ -464,10 +489,14 @@ def cut_passages(text: str, lexicon: Lexicon, source: SourceInfo | None = None) 
                 section.date, section.date_basis = date, "stated"
         else:
             section = None
-            found = prose_passages(start, line, lexicon, source.page_date)
-            if speaker and all(passage.province == NATIONAL for passage in found) and SELF_REFERENCE.search(line):
+            found = prose_passages(start, line, lexicon, source.page_date, finder)
+            unplaced = all(passage.province == NATIONAL for passage in found)
+            if unplaced and speaker and SELF_REFERENCE.search(line):
                 for passage in found:  # 全区…, 我省…: the place the page was speaking of speaks on
                     passage.province, passage.city = speaker
+            elif unplaced and subject is not None and start > subject_line_end:
+                for passage in found:  # a paragraph of a page whose title names one place is about that place
+                    passage.province, passage.city, passage.owner_basis = *subject, "subject"
             passages.extend(found)
             owned = [passage for passage in found if passage.province != NATIONAL]
             speaker = (owned[-1].province, owned[-1].city) if owned and owned[-1].kind != "shared" else (

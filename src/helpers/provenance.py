@@ -34,6 +34,7 @@ class SourceInfo:
     issuer: str = ""
     title: str = ""
     doc_type: str = ""
+    publisher: str = ""  # who published the page (the manifest's publisher, else its site)
 
 
 def parse_manifest_date(value: str) -> str:
@@ -99,8 +100,8 @@ def check_manifest_values(manifest: pd.DataFrame, path: Path, province_names: di
 
 
 def manifest_provenance(manifest: pd.DataFrame) -> pd.DataFrame:
-    """The manifest's provenance columns, one row per source, for sources_meta.csv."""
-    return manifest[["source_id", *PROVENANCE_COLUMNS]]
+    """The manifest's provenance columns and publisher, one row per source, for sources_meta.csv."""
+    return manifest[["source_id", "publisher", *PROVENANCE_COLUMNS]]
 
 
 def year_and_month(value: str) -> str:
@@ -133,5 +134,6 @@ def source_infos(meta: pd.DataFrame, province_names: dict[str, str],
             issuer=row.get("issuer", "") or row.get("page_issuer", ""),
             title=row.get("title", "") or row.get("page_title", ""),
             doc_type=row.get("doc_type", ""),
+            publisher=row.get("publisher", "") or row.get("site", ""),
         )
     return infos

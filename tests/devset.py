@@ -20,7 +20,9 @@ from helpers.places import NATIONAL, city_forms
 from helpers.provenance import manifest_provenance, source_infos
 
 DEVSET = Path(__file__).parent / "fixtures" / "devset"
-# The date a (page, province) pair takes: that of its passage with the most direct evidence, else its first passage.
+HOLDOUT = Path(__file__).parent / "fixtures" / "holdout"
+# The date a (page, province) pair takes: that of its passage with the most direct evidence, else its first passage
+# (for a province, among its passages about no particular city where it has such).
 BASIS_RANK = {"manifest": 0, "metadata": 1, "stated": 2, "page": 3}
 
 
@@ -73,6 +75,9 @@ def score(folder: Path, lexicon: Lexicon) -> Score:
     expected = set(zip(pairs["source_id"], pairs["province"], strict=True))
     first = provincial.groupby(["source_id", "province"]).agg(date=("date", "first"),
                                                                 cities=("city", lambda cities: set(cities)))
+    own = provincial[provincial["city"] == ""].groupby(["source_id", "province"])["date"].first()
+    first.loc[own.index, "date"] = own  # a province's own passages date it, where it has any besides its cities'
+
     city_dates = provincial.groupby(["source_id", "province", "city"])["date"].first().to_dict()
     dated = pairs[pairs["date"] != ""]
     wrong_dates = []

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from devset import DEVSET, score
+from devset import DEVSET, HOLDOUT, score
 
 
 @pytest.fixture(scope="module")
 def result(lexicon):
     """The development set's passages scored against its hand-read expectations."""
     return score(DEVSET, lexicon)
+
+
+@pytest.fixture(scope="module")
+def second(lexicon):
+    """The second set (written apart from the code and the first set) scored the same way."""
+    return score(HOLDOUT, lexicon)
 
 
 def test_pages_are_tied_to_the_provinces_a_reader_finds(result):
@@ -36,3 +42,13 @@ def test_the_set_has_many_sites_and_pairs():
     pairs = pd.read_csv(DEVSET / "expected_pairs.csv", dtype=str, keep_default_na=False)
     assert len(manifest) >= 25 and manifest["site"].nunique() >= 15
     assert pairs["province"].nunique() >= 25
+
+
+def test_the_second_set_written_apart_from_the_code_is_attributed_alike(second):
+    assert second.precision >= 0.95 and second.recall >= 0.95, (second.spurious, second.missed)
+    assert second.date_accuracy >= 0.90, second.wrong_dates
+    assert second.city_accuracy >= 0.90, second.wrong_cities
+
+
+def test_the_second_set_s_concept_counts_mostly_agree(second):
+    assert second.concept_accuracy >= 0.75, second.wrong_counts

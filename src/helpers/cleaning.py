@@ -77,6 +77,8 @@ RUNNING_MAX_CHARS = 30
 WRAP_MIN_CHARS = 15
 WRAP_MIN_LINES = 6
 WRAP_SHARE = 0.4
+WRAP_BAND = 0.85
+WRAP_OPEN_SHARE = 0.6
 SENTENCE_FINAL = re.compile(r"[。！？：…”」』）)》】]$")
 # Metadata lines: most of a short line is 'label：value' pairs; fields of data/lexicon/metadata_labels.csv.
 METADATA_FIELDS = ("page_date", "issue_date", "issuer", "source")
@@ -279,31 +281,38 @@ def running_headers(lines: list[str]) -> set[str]:
 
 
 def display_width(line: str) -> int:
-    """Width of a line in columns (a wide CJK character counts two)."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in line)
+    """Width of a line in columns (a wide CJK character, CJK punctuation and curly quotes count two)."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WFA" else 1 for char in line)
 
 
 def join_wrapped_lines(lines: list[str]) -> tuple[list[str], int]:
     """Join lines that a printed document broke inside a sentence, and count the joins.
 
-    A document is hard-wrapped when at least WRAP_SHARE of its longer lines have one width (give or take a column);
-    then a line of that width that does not end a sentence runs on into the next, unless the next is numbered."""
-    widths = [display_width(line) for line in lines if len(line) >= WRAP_MIN_CHARS]
-    if len(widths) < WRAP_MIN_LINES:
+    A document is hard-wrapped when at least WRAP_SHARE of its longer lines are nearly as wide as the width that most
+    of them reach (between WRAP_BAND of it and it) and most of those stop inside a sentence (a web page's paragraph
+    lines end with one); then such a line that does not end a sentence runs on into the next, unless the next is
+    numbered."""
+    longer = [line for line in lines if len(line) >= WRAP_MIN_CHARS]
+    if len(longer) < WRAP_MIN_LINES:
         return lines, 0
-    modal = max(set(widths), key=lambda width: (sum(abs(other - width) <= 1 for other in widths), width))
-    if sum(abs(width - modal) <= 1 for width in widths) < WRAP_SHARE * len(widths):
+    widths = [display_width(line) for line in longer]
+    full = max(set(widths), key=lambda width: (sum(WRAP_BAND * width <= other <= width + 2 for other in widths),
+                                               -width))
+    band = [line for line, width in zip(longer, widths, strict=True) if WRAP_BAND * full <= width <= full + 2]
+    open_ended = sum(not SENTENCE_FINAL.search(line) for line in band)
+    if len(band) < WRAP_SHARE * len(longer) or open_ended < WRAP_OPEN_SHARE * len(band):
         return lines, 0
     joined: list[str] = []
     count = 0
+    last = ""  # the last line as printed, before any join
     for line in lines:
-        previous = joined[-1] if joined else ""
-        if previous and display_width(previous) >= modal - 1 and not SENTENCE_FINAL.search(previous) \
-                and not OUTLINE_NUMBER.match(line) and "|" not in previous + line:
-            joined[-1] = previous + line
+        if joined and WRAP_BAND * full <= display_width(last) <= full + 2 and not SENTENCE_FINAL.search(last) \
+                and not OUTLINE_NUMBER.match(line) and "|" not in joined[-1] + line:
+            joined[-1] += line
             count += 1
         else:
             joined.append(line)
+        last = line
     return joined, count
 
 

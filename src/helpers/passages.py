@@ -435,6 +435,23 @@ def document_owner(spans: list[tuple[int, int, str]], lexicon: Lexicon, source: 
     return Passage(province, 0, 0, "document", date, title, city, date_basis, basis)
 
 
+def document_passages(start: int, line: str, document: Passage, finder: PlaceFinder) -> list[Passage]:
+    """A line of a document that is one province's: the province's, except sentences that speak of one of its
+    cities as their own (支持长春市建设…试点), which are that city's."""
+    passages: list[Passage] = []
+    offset = start
+    for sentence in filter(None, SENTENCE_END.split(line)) if not document.city else [line]:
+        owners = finder.owners(sentence) if document.province != NATIONAL else []
+        city = owners[0][1] if len(owners) == 1 and owners[0][0] == document.province else ""
+        if passages and passages[-1].city == city:
+            passages[-1].end = offset + len(sentence)
+        else:
+            passages.append(Passage(**{**document.__dict__, "start": offset, "end": offset + len(sentence),
+                                       "city": city or document.city}))
+        offset += len(sentence)
+    return passages
+
+
 def page_subject(spans: list[tuple[int, int, str]], source: SourceInfo,
                  finder: PlaceFinder) -> tuple[tuple[str, str] | None, int]:
     """The one place a page's title speaks of (太原12345热线推出…), with the end of the title line in the text
@@ -472,7 +489,7 @@ def cut_passages(text: str, lexicon: Lexicon, source: SourceInfo | None = None) 
         if index in used:
             section = None
         elif document is not None:
-            passages.append(Passage(**{**document.__dict__, "start": start, "end": end}))
+            passages.extend(document_passages(start, line, document, finder))
         elif (heading := section_heading(line, lexicon, finder))[0]:
             date = event_date(line[: line.find("：")] if "：" in line else line)
             section = Passage(heading[0], start, end, "headed_section", date, city=heading[1],
@@ -526,14 +543,17 @@ def passage_level(passage: Passage) -> str:
 def passage_records(source_id: str, text: str, lexicon: Lexicon, source: SourceInfo, min_chars: int) -> list[list]:
     """Return the passages of one cleaned source as rows of the passages table (columns PASSAGE_COLUMNS).
 
-    A passage without a date of its own takes the page's date (from its metadata or the manifest)."""
+    A passage without a date of its own takes the document's issue date (the manifest's, the page's 成文日期 or the
+    date under its signatory), else the page's date (from its metadata or the manifest)."""
     records = []
     for passage in cut_passages(text, lexicon, source):
         body = text[passage.start : passage.end].strip()
         if len(body) < min_chars:
             continue
         date, basis = passage.date, passage.date_basis if passage.date else ""
-        if not date and source.page_date:
+        if not date and source.issue_date:
+            date, basis = source.issue_date, source.issue_date_basis
+        elif not date and source.page_date:
             date, basis = source.page_date, source.page_date_basis or "page"
         records.append([f"{source_id}-{len(records) + 1:04d}", source_id, passage.province, passage.city,
                         passage_level(passage), passage.owner_basis, date, basis, passage.title, passage.kind,

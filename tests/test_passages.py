@@ -192,9 +192,11 @@ def test_the_page_issue_date_beats_the_page_date(lexicon):
     assert rows == {("浙江", "2021-06", "metadata")}
 
 
-@pytest.mark.parametrize("sentence", ["我办已组织部分市州赴上海、浙江学习城市运行管理经验。", "在浙江义乌务工的王大姐成为首位体验者。",
+@pytest.mark.parametrize("sentence", ["我办已组织部分市州赴上海、浙江学习城市运行管理经验。",
+                                      "在浙江义乌务工的王大姐成为首位体验者。",
                                       "与江西、广东等地多个城市实现异地代收代办。", "香港居民可通过专区办理社保查询。",
-                                      "相比上海、杭州等地，我市起步较晚。", "开标时间为2022年9月6日9点30分（北京时间）。"])
+                                      "相比上海、杭州等地，我市起步较晚。",
+                                      "开标时间为2022年9月6日9点30分（北京时间）。"])
 def test_more_places_named_in_passing_get_no_passage(lexicon, sentence):
     assert {owner[0] for owner in owners_of(sentence + "\n", lexicon)} == {"全国"}
 
@@ -225,8 +227,8 @@ def test_an_explanation_of_a_plan_belongs_to_the_plan_s_place(lexicon):
 
 def test_a_printed_document_saved_as_text_is_joined_and_loses_its_running_header(lexicon):
     header = "吉林省人民政府办公厅文件"
-    body = ("深化政务服务一网通办改革，推动更多高频事项向移动端汇聚，年底前实现五百项以上事项掌上办；全面推行政务服务好差评，"
-            "实现评价渠道全覆盖；推进一件事一次办，围绕企业和群众全生命周期新推出三十个主题服务，实现一次告知一表申请。"
+    body = ("深化政务服务一网通办改革，推动更多高频事项向移动端汇聚，年底前实现五百项以上事项掌上办；"
+            "全面推行政务服务好差评，实现评价渠道全覆盖；推进一件事一次办，围绕企业和群众全生命周期新推出三十个主题服务，实现一次告知一表申请。"
             "扩大跨省通办范围，落实国家跨省通办事项清单，深化与周边省区的区域通办合作，推动高频政务服务事项异地可办。")
     wrapped = [body[index : index + 20] for index in range(0, len(body), 20)]
     lines = [header, *wrapped[:3], "— 2 —", header, *wrapped[3:], "— 3 —", header]

@@ -415,3 +415,14 @@ def test_how_work_is_spread_is_in_no_fingerprint(root: Path, tmp_path: Path) -> 
         "tfidf", params | {"min_df": 3}, root, shared)
     shown = notebook_parameters("report", root / "report" / "report.ipynb", spread)["run_parameters"]
     assert not set(EXECUTION_PARAMS) & set(shown) and shown["min_df"] == params["min_df"]
+
+
+def test_a_stage_that_fails_without_a_python_error_says_why_in_words():
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    from helpers.pipeline import kernel_problem
+
+    assert "kernel died" in kernel_problem(DeadKernelError("Kernel died"))
+    assert "did not start" in kernel_problem(RuntimeError("Kernel didn't respond in 60 seconds"))
+    assert "longer than the time allowed" in kernel_problem(CellTimeoutError("Cell execution timed out"))
+    assert kernel_problem(ValueError("bad value\nsecond line")) == "ValueError: bad value"

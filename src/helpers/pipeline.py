@@ -67,6 +67,8 @@ WARM_MODULES = ("helpers.figures", "helpers.io", "helpers.cleaning", "helpers.pa
 WARM_UP = f"[__import__(name) for name in {WARM_MODULES!r}] and None"
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.hist_file=:memory:",
                     f"--IPKernelApp.exec_lines={[WARM_UP]!r}"]
+# How long a stage waits for its kernel to start (generous: a busy 2-core machine can take long to import).
+KERNEL_START_SECONDS = 300
 # Stamps of the stages (and of the rendering) go to <build_dir>/STAMPS; the write logs of the kernels too.
 STAMPS = "stamps"
 RENDER_STAMP = "render"
@@ -294,7 +296,8 @@ def execute_notebook(notebook: Path, output: Path, parameters: dict[str, Any], r
     failed = output.with_name(f"{output.stem}.failed.ipynb")
     try:
         papermill.execute_notebook(notebook, partial, parameters=parameters, kernel_name=KERNEL,
-                                   progress_bar=False, log_output=False, cwd=root, km=kernel)
+                                   progress_bar=False, log_output=False, cwd=root, km=kernel,
+                                   start_timeout=KERNEL_START_SECONDS)
     except BaseException:
         if partial.exists():
             partial.replace(failed)
@@ -319,9 +322,25 @@ def run_stage(stage: str, params: dict[str, Any], root: Path, kernel: AsyncKerne
         problem = f"{error.ename}: {message}" if message else error.ename
         raise StageError(stage, STAGES[stage], failed, problem, cell) from error
     except Exception as error:
-        raise StageError(stage, STAGES[stage], failed if failed.exists() else None,
-                         f"{error.__class__.__name__}: {error}") from error
+        raise StageError(stage, STAGES[stage], failed if failed.exists() else None, kernel_problem(error)) from error
     return output
+
+
+def kernel_problem(error: Exception) -> str:
+    """Say in words why a stage failed without a Python error in its notebook (kernel died, did not start, timed
+    out), or give the error's class and first line."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if isinstance(error, DeadKernelError):
+        return ("the Python kernel died while running the notebook (it ran out of memory or was killed), "
+                "so no cell recorded an error")
+    if isinstance(error, CellTimeoutError):
+        return f"a cell ran longer than the time allowed: {first_line}"
+    if isinstance(error, RuntimeError | TimeoutError) and "respond" in first_line.lower():
+        return (f"the Python kernel did not start within {KERNEL_START_SECONDS} s (machine too busy, or the "
+                f"kernel crashed at start): {first_line}")
+    return f"{error.__class__.__name__}: {first_line}" if first_line else error.__class__.__name__
 
 
 def render_outputs(executed_report: Path, report_dir: Path) -> list[Path]:

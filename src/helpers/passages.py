@@ -19,6 +19,7 @@ PASSAGE_COLUMNS = [
     "start", "end", "text",
 ]
 MENTION_COLUMNS = ["passage_id", "source_id", "province", "city", "level", "concept", "form", "form_kind", "count"]
+NUMERIC_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[./／-]\s*(\d{1,2})(?:\s*[./／-]\s*\d{1,2})?(?![\d年])")
 DATE = re.compile(r"((?:19|20)\d{2})\s*年(?:\s*(\d{1,2})\s*月)?")
 LEADING_DATE = re.compile(r"^(?:截至|截止)?((?:19|20)\d{2})\s*年(?:(\d{1,2})月)?(?:\d{1,2}日)?(?:底|初|末)?[，,]?")
 TITLE = re.compile(r"《([^《》]{4,80})》")
@@ -85,6 +86,13 @@ def year_month(match: re.Match[str] | None) -> str:
         return ""
     year, month = match.group(1), match.group(2)
     return f"{year}-{int(month):02d}" if month and 1 <= int(month) <= 12 else year
+
+
+def cell_date(text: str) -> str:
+    """Return the first date in a short text such as a table cell, written 2021年6月, 2021.6, 2021/06 or 2021-06-18,
+    as YYYY-MM (or YYYY); ''."""
+    found = [match for match in (DATE.search(text), NUMERIC_DATE.search(text)) if match]
+    return year_month(min(found, key=lambda match: match.start())) if found else ""
 
 
 def month_of(text: str) -> str:
@@ -162,7 +170,8 @@ def issue_date(sentence: str, context: str = "") -> str:
     verb = ISSUING.search(sentence)
     if not verb:
         return ""
-    dated = [match for match in DATE.finditer(sentence, 0, verb.start())
+    written = [*DATE.finditer(sentence, 0, verb.start()), *NUMERIC_DATE.finditer(sentence, 0, verb.start())]
+    dated = [match for match in sorted(written, key=lambda match: match.start())
              if sentence[: match.start()].count("《") <= sentence[: match.start()].count("》")
              and not NOT_EVENT_BEFORE.search(sentence[: match.start()])
              and not NOT_EVENT_AFTER.match(sentence[match.end() :])]
@@ -276,7 +285,7 @@ def row_passage(row: dict, roles: list[str], lexicon: Lexicon, finder: PlaceFind
         if role in ("region", "") and not owner[0] and len(cell) <= 30:
             owner = place_at_start(cell, lexicon, finder)
         if role in ("date", "region", "") and not date and len(cell) <= 30:
-            date = month_of(cell)
+            date = cell_date(cell)
         if role == "title" and not title:
             quoted = TITLE.search(cell)
             title = quoted.group(1) if quoted else cell.strip("《》")
@@ -314,8 +323,9 @@ def section_heading(line: str, lexicon: Lexicon, finder: PlaceFinder | None = No
 
 def sentence_passages(start: int, sentence: str, current: Passage | None, lexicon: Lexicon,
                       context: str = "", finder: PlaceFinder | None = None) -> list[Passage]:
-    """Attribute one sentence: to the one place it names as its own, clause by clause when its ；-clauses each
-    name one, to each place of a list it names together; a sentence naming none continues the current passage."""
+    """Attribute one sentence: to the one place it names as its own; clause by clause when several of its
+    ；-clauses name places; to each place of a list it names together; a sentence naming none continues the current
+    passage."""
     finder = finder or place_finder(lexicon)
     owners = finder.owners(sentence)
     end = start + len(sentence)
@@ -331,7 +341,7 @@ def sentence_passages(start: int, sentence: str, current: Passage | None, lexico
                         date_basis="stated" if date else "")]
     clauses = [clause for clause in CLAUSE_END.split(sentence) if clause]
     per_clause = [finder.owners(clause) for clause in clauses]
-    if len(clauses) > 1 and all(len(named) <= 1 for named in per_clause) and sum(map(bool, per_clause)) > 1:
+    if len(clauses) > 1 and sum(map(bool, per_clause)) > 1:
         passages: list[Passage] = []
         offset = start
         for clause, named in zip(clauses, per_clause, strict=True):

@@ -15,8 +15,8 @@ import pytest
 from fontTools.ttLib import TTFont
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from helpers import render
-from helpers.config import ProjectError
+from helpers import render, staging
+from helpers.config import ProjectError, project_root
 from helpers.fonts import cjk_font_file
 
 matplotlib.use("Agg")
@@ -200,14 +200,22 @@ def test_wide_tables_get_content_based_widths_and_narrow_ones_stay_automatic(tmp
             + "".join(f"| 00{i} | {title} | www.example{i}.com.cn | 2021-0{i + 1} | 12345 |\n" for i in range(3)))
     tables = [element for element in render._elements(render.parse_markdown(wide + "\n" + TABLE, {}, tmp_path))
               if element["t"] == "Table"]
-    widths = render.column_widths(tables[0])
-    assert widths is not None and sum(widths) == pytest.approx(1.0)
+    widths = staging.column_widths(tables[0])
+    assert widths is not None and sum(widths) == 100
     assert max(widths) == widths[1]  # the long title gets the most room
     assert widths[0] < widths[4] < widths[1]
-    assert render.column_widths(tables[1]) is None
+    assert staging.column_widths(tables[1]) is None
 
 
-def test_quarto_renderer_runs_quarto_in_the_notebook_folder(tmp_path: Path, monkeypatch) -> None:
+def test_fallback_stages_its_assets_next_to_the_notebook(rendered: dict) -> None:
+    folder = rendered["html"].parents[1] / "stage" / staging.STAGE_FOLDER
+    assert "@font-face" in (folder / "cjk-font.css").read_text()
+    assert (folder / "style.css").read_text() == (project_root() / "report/style.css").read_text()
+    assert sorted(path.name for path in (folder / "fonts").iterdir()) == [
+        "NotoSansSC-Bold.otf", "NotoSansSC-Italic.ttf", "NotoSansSC-Regular.otf"]
+
+
+def test_quarto_renderer_runs_quarto_in_the_staging_folder(tmp_path: Path, monkeypatch) -> None:
     write_figures(tmp_path / "stage")
     notebook = write_notebook(tmp_path / "stage")
     calls, run = [], subprocess.run
@@ -223,17 +231,17 @@ def test_quarto_renderer_runs_quarto_in_the_notebook_folder(tmp_path: Path, monk
     monkeypatch.setattr(render.shutil, "which", lambda name: f"/opt/bin/{name}" if name == "quarto" else None)
     monkeypatch.setattr(render.subprocess, "run", fake_run)
     result = render.render_report(notebook, tmp_path / "out")
-    fonts = str(cjk_font_file().parent)
+    folder = notebook.parent / staging.STAGE_FOLDER
     assert calls == [
-        (["quarto", "render", "report.ipynb", "--no-execute", "--to", "html"], notebook.parent, fonts),
-        (["quarto", "render", "report.ipynb", "--no-execute", "--to", "typst", "-M", f"font-paths:{fonts}"],
-         notebook.parent, fonts),
+        (["quarto", "render", "report.ipynb", "--no-execute", "--to", "html"], folder, str(folder / "fonts")),
+        (["quarto", "render", "report.ipynb", "--no-execute", "--to", "typst"], folder, str(folder / "fonts")),
     ]
     assert result["renderer"] == "quarto"
     assert result["html"].read_text() == "quarto html" and result["pdf"].read_text() == "quarto pdf"
-    assert not (notebook.parent / "report.html").exists()
-    assert "@font-face" in (notebook.parent / "cjk-font.css").read_text()
-    assert (notebook.parent / "style.css").read_text() == (render.project_root() / "report/style.css").read_text()
+    assert not (folder / "report.html").exists() and not (folder / "report.pdf").exists()
+    assert "@font-face" in (folder / "cjk-font.css").read_text()
+    assert (folder / "style.css").read_text() == (project_root() / "report/style.css").read_text()
+    assert (folder / "figures" / "mentions.png").is_file()
 
 
 def test_failed_render_keeps_the_previous_report(tmp_path: Path, monkeypatch) -> None:

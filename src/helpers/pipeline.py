@@ -8,8 +8,8 @@ copied next to it). The fingerprint is a sha256 over:
 
 - the stage's name, its notebook's bytes and the parameters passed to the notebook;
 - the helper package's Python source, the Python version and the installed distributions with their versions;
-- every file in the folders named by raw_dir and lexicon_dir (for the report stage also its style sheet and
-  every file in figures_dir, which it copies);
+- every file in the folders named by raw_dir and lexicon_dir (for the report stage also its style sheet, format
+  settings and Typst header, and every file in figures_dir, which it copies);
 - the current content of every output that the stamps of the earlier stages (in pipeline order) record, so a
   stage reruns after an earlier one only when that one's outputs actually changed.
 
@@ -69,6 +69,8 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR", "--HistoryManager.hist_file
                     f"--IPKernelApp.exec_lines={[WARM_UP]!r}"]
 # How long a stage waits for its kernel to start (generous: a busy 2-core machine can take long to import).
 KERNEL_START_SECONDS = 300
+# Files beside the report notebook that decide how it is rendered: a change reruns the report stage and renders again.
+REPORT_SETTINGS = ("style.css", "format.yml", "typst-header.typ")
 # Stamps of the stages (and of the rendering) go to <build_dir>/STAMPS; the write logs of the kernels too.
 STAMPS = "stamps"
 RENDER_STAMP = "render"
@@ -455,7 +457,7 @@ def stage_fingerprint(stage: str, params: dict[str, Any], root: Path, shared: di
                              if name not in EXECUTION_PARAMS},
               "upstream": upstream_outputs(stage, param_path(params, "build_dir", root), root)}
     if stage == REPORT_STAGE:
-        inputs["style"] = file_sha256(notebook.with_name("style.css"))
+        inputs["style"] = {name: file_sha256(notebook.with_name(name)) for name in REPORT_SETTINGS}
         inputs["figures"] = folder_hash(param_path(params, "figures_dir", root))
     text = json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import html as html_lib
 import importlib.metadata
-import io
 import json
 import os
 import re
@@ -13,43 +11,50 @@ import shutil
 import struct
 import subprocess
 import tempfile
-import unicodedata
 import zlib
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pypandoc
 import typst
 import yaml
-from fontTools import subset
-from fontTools.ttLib import TTFont
 
-from helpers.config import ProjectError, project_root
-from helpers.fonts import cjk_font_file
+from helpers.config import ProjectError
+from helpers.staging import (
+    FONT_CSS,
+    Stage,
+    apply_colwidths,
+    copy_images,
+    family_of,
+    format_options,
+    listed,
+    stage_report,
+    table_colwidths,
+    write_assets,
+)
+from helpers.staging import elements as _elements
+from helpers.staging import pandoc as _pandoc
 
 RENDERERS = ("auto", "quarto", "fallback")
-CJK_FAMILY = "Noto Sans SC"
 # The numbered kinds of cross-reference targets and the word a reference to each is printed with; references
 # with any of Quarto's reserved prefixes must resolve.
 XREF_KINDS = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
 RESERVED_PREFIXES = {"fig", "tbl", "sec", "eq", "lst"}
 NBSP = "\u00a0"
 QUOTES = "‘’“”"
-# Characters pandoc may add to the text (smart punctuation, non-breaking spaces in references).
-EXTRA_CHARS = QUOTES + "–—…" + NBSP
-# Table width available in both outputs, in em of the table font (HTML: 52rem at 0.9rem; PDF: A4 at 8.4pt),
-# the padding of a cell and the width of a non-CJK character, in the same unit.
-TABLE_WIDTH_EM = 56.0
-CELL_PADDING_EM = 1.4
-LATIN_CHAR_EM = 0.55
+# Characters pandoc and Typst may add to the text (smart punctuation, the minus sign Typst sets for a hyphen
+# before a digit, non-breaking spaces in references).
+EXTRA_CHARS = QUOTES + "–—…−" + NBSP
 # A figure is at most this tall relative to the text width in the PDF; taller figures are drawn narrower.
 MAX_FIGURE_HEIGHT = 1.15
 DOCUMENT_KEYS = ("title", "subtitle", "author", "date", "abstract", "lang")
+# The class of the fallback HTML's <body>: the style sheet caps the text width only there, since Quarto lays
+# out its own page grid (sidebar, body and margin columns) inside <body>.
+PAGE_CLASS = "report-page"
 
-TYPST_TEMPLATE = r"""// Page, type and float styles of the report's PDF.
+TYPST_TEMPLATE = r"""// Page, type and float styles of the report's PDF made by the fallback renderer. The styles it
+// shares with Quarto's PDF (tables, captions, links) come from the format's include-in-header files, below.
 #set document(title: [$title$], date: none)
 #set page(
   paper: "$if(papersize)$$papersize$$else$a4$endif$",
@@ -57,42 +62,24 @@ TYPST_TEMPLATE = r"""// Page, type and float styles of the report's PDF.
   numbering: "1",
   number-align: center + bottom,
 )
-#set text(font: ($fonts$), size: 10pt, lang: "$if(lang)$$lang$$else$en$endif$")
+#set text(font: ($fonts$), size: $fontsize$, lang: "$if(lang)$$lang$$else$en$endif$")
 #set par(justify: true, leading: 0.72em, spacing: 1.15em)
 $if(section-numbering)$
 #set heading(numbering: "$section-numbering$")
 $endif$
-// Only the regular weight of the CJK font is shipped: bold is drawn with a thin outline stroke.
-#let heavy(body, amount: 0.028em) = text(stroke: amount + black, body)
-#show strong: it => heavy(it.body, amount: 0.022em)
 #show heading: set block(above: 1.5em, below: 0.85em)
-#show heading: it => heavy(it)
 #show heading.where(level: 1): set text(size: 1.3em)
 #show heading.where(level: 2): set text(size: 1.1em)
 #show outline.entry.where(level: 1): set block(above: 0.9em)
-#show link: set text(fill: rgb("#1f4e79"))
-#show raw: set text(size: 0.92em)
-// The CJK font draws curly quotes full-width; its proportional forms suit the report's English text.
-#show regex("[‘’“”]"): set text(features: ("pwid",))
-#show smartquote: set text(features: ("pwid",))
 // Captions are numbered by the renderer, so Typst must not number them again.
 #set figure(numbering: none, gap: 0.7em)
-#show figure.caption: set text(size: 0.9em)
-#show figure.caption: set par(justify: false)
 #show figure.where(kind: table): set figure.caption(position: top)
-#show figure.where(kind: table): set block(breakable: true)
-#set table(
-  stroke: (x, y) => if y == 0 { (top: 0.8pt, bottom: 0.5pt) },
-  fill: (x, y) => if y > 0 and calc.even(y) { luma(244) },
-  inset: (x: 4pt, y: 3.2pt),
-)
-#show table: set text(size: 0.84em)
-#show table: set par(justify: false)
-#show table.cell.where(y: 0): it => heavy(it, amount: 0.018em)
-#set table.cell(breakable: false)
+$for(header-includes)$
+$header-includes$
+$endfor$
 
 #align(center)[
-  #block(below: 0.9em, text(size: 1.55em, hyphenate: false, heavy([$title$], amount: 0.03em)))
+  #block(below: 0.9em, text(size: 1.55em, weight: "bold", hyphenate: false)[$title$])
 $if(subtitle)$
   #block(below: 0.9em, text(size: 1.12em, fill: luma(70))[$subtitle$])
 $endif$
@@ -105,11 +92,11 @@ $endif$
 ]
 $if(abstract)$
 
-#block(inset: (x: 2em, y: 0.5em))[#heavy[Abstract] #h(0.6em) $abstract$]
+#block(inset: (x: 2em, y: 0.5em))[#strong[Abstract] #h(0.6em) $abstract$]
 $endif$
 $if(toc)$
 
-#block(above: 1.6em, below: 2em, outline(title: [Contents], depth: $toc-depth$, indent: auto))
+#block(above: 1.6em, below: 2em, outline(title: [$toc-title$], depth: $toc-depth$, indent: auto))
 $endif$
 
 $body$
@@ -141,62 +128,17 @@ def render_report(notebook: Path, output_dir: Path, renderer: str = "auto") -> d
     kind = detect_renderer() if renderer == "auto" else renderer
     if kind == "quarto" and not shutil.which("quarto"):
         raise ProjectError("renderer quarto: the quarto command is not on PATH; install Quarto or use fallback")
-    meta, markdown = read_notebook(notebook)
-    ast = resolve_crossrefs(parse_markdown(markdown, meta, notebook.parent), notebook)
+    stage = stage_report(notebook)
+    ast = resolve_crossrefs(parse_markdown(stage.markdown, stage.meta, notebook.parent), notebook)
+    if table_colwidths(ast) != stage.table_widths:
+        raise ProjectError(f"{notebook}: a table caption did not keep its column widths; write each table as a "
+                           "pipe table with its caption (`: text {#tbl-label}`) right after it")
     _check_images(ast, notebook)
-    if kind == "quarto":
-        write_assets(notebook.parent, document_chars(ast))
-        outputs = _render_quarto(notebook)
-    else:
-        outputs = _render_fallback(notebook, meta, ast)
-    output_dir = Path(output_dir)
-    paths = _publish(outputs, output_dir)
+    copy_images(image_urls(ast), notebook.parent, stage.folder)
+    write_assets(stage.folder, stage.meta, document_chars(ast))
+    outputs = _render_quarto(stage) if kind == "quarto" else _render_fallback(stage, ast)
+    paths = _publish(outputs, Path(output_dir))
     return {"html": paths["html"], "pdf": paths["pdf"], "renderer": kind}
-
-
-# --- reading the notebook ----------------------------------------------------------------------------------
-
-
-def read_notebook(notebook: Path) -> tuple[dict[str, Any], str]:
-    """Return the front matter and the markdown body (markdown cells and markdown outputs) of a notebook."""
-    try:
-        nb = nbformat.read(notebook, as_version=4)
-    except Exception as error:  # nbformat raises several unrelated types for unreadable files
-        raise ProjectError(f"{notebook}: not a readable notebook ({error.__class__.__name__})") from error
-    meta: dict[str, Any] = {}
-    blocks: list[str] = []
-    for index, cell in enumerate(nb.cells):
-        source = cell.source.strip()
-        if index == 0 and cell.cell_type in ("raw", "markdown") and source.startswith("---"):
-            meta = parse_front_matter(source, notebook)
-        elif cell.cell_type == "markdown" and source:
-            blocks.append(source)
-        elif cell.cell_type == "code":
-            blocks.extend(markdown_outputs(cell))
-    return meta, "\n\n".join(blocks) + "\n"
-
-
-def parse_front_matter(text: str, notebook: Path) -> dict[str, Any]:
-    """Parse YAML front matter written between `---` lines."""
-    body = re.sub(r"^---\s*\n|\n---\s*$", "", text.strip())
-    try:
-        meta = yaml.safe_load(body) or {}
-    except yaml.YAMLError as error:
-        raise ProjectError(f"{notebook}: the front matter of the first cell is not valid YAML") from error
-    if not isinstance(meta, dict):
-        raise ProjectError(f"{notebook}: the front matter of the first cell must hold name: value pairs")
-    return meta
-
-
-def markdown_outputs(cell: nbformat.NotebookNode) -> list[str]:
-    """Return the text/markdown outputs of a code cell (other output types are not part of the report)."""
-    texts = []
-    for output in cell.get("outputs", []):
-        data = output.get("data", {}) if output.get("output_type") in ("display_data", "execute_result") else {}
-        text = data.get("text/markdown")
-        if text:
-            texts.append("".join(text) if isinstance(text, list) else text)
-    return [text.strip() for text in texts if text.strip()]
 
 
 # --- the pandoc document and its cross references ----------------------------------------------------------
@@ -307,23 +249,16 @@ def _check_images(ast: dict, notebook: Path) -> None:
                                    "next to the notebook")
 
 
+def image_urls(ast: dict) -> list[str]:
+    """Return the sources of the report's images in document order."""
+    return [element["c"][2][0] for element in _elements(ast["blocks"]) if element["t"] == "Image"]
+
+
 def document_chars(ast: dict) -> str:
     """Return every character the rendered document can show: its text, ASCII and generated punctuation."""
     text = json.dumps(ast, ensure_ascii=False)
     printable = {chr(code) for code in range(32, 127)}
     return "".join(sorted({char for char in text if char.isprintable()} | printable | set(EXTRA_CHARS)))
-
-
-def _elements(node: Any) -> Iterator[dict]:
-    """Yield every element of a pandoc JSON tree in document order."""
-    if isinstance(node, dict):
-        if "t" in node:
-            yield node
-        for value in node.values():
-            yield from _elements(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _elements(item)
 
 
 def _replace_cites(node: Any, replace: Callable[[dict], list]) -> None:
@@ -347,135 +282,25 @@ def _str(text: str) -> dict:
     return {"t": "Str", "c": text}
 
 
-# --- assets: style sheet and embedded font -----------------------------------------------------------------
-
-
-def write_assets(folder: Path, chars: str) -> None:
-    """Write style.css and cjk-font.css (a font subset for `chars`) into the notebook's folder."""
-    style, font_css = folder / "style.css", folder / "cjk-font.css"
-    source = project_root() / "report" / "style.css"
-    if not source.is_file():
-        raise ProjectError(f"{source}: the report's style sheet is missing")
-    if not (style.exists() and style.samefile(source)):
-        shutil.copyfile(source, style)
-    font_css.write_text(font_face_css(chars), encoding="utf-8")
-
-
-def font_face_css(chars: str) -> str:
-    """Return an @font-face rule embedding the CJK font, subset to `chars`, as base64 WOFF2."""
-    data = base64.b64encode(font_subset(cjk_font_file(), chars)).decode("ascii")
-    return (f'@font-face {{\n  font-family: "{CJK_FAMILY}";\n  font-style: normal;\n  font-weight: 400;\n'
-            f'  font-display: block;\n  src: url("data:font/woff2;base64,{data}") format("woff2");\n}}\n')
-
-
-def font_subset(font_file: Path, chars: str) -> bytes:
-    """Return the glyphs of `chars` from a font as WOFF2 bytes."""
-    options = subset.Options()
-    options.flavor = "woff2"
-    options.hinting = False
-    options.desubroutinize = True
-    font = TTFont(font_file, lazy=True, fontNumber=0, recalcTimestamp=False)
-    _proportional_quotes(font)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(text=chars)
-    subsetter.subset(font)
-    buffer = io.BytesIO()
-    font.flavor = "woff2"
-    font.save(buffer)
-    return buffer.getvalue()
-
-
-def _proportional_quotes(font: TTFont) -> None:
-    """Map the curly quotes to the font's proportional forms (feature pwid) instead of full-width ones."""
-    if "GSUB" not in font:
-        return
-    gsub = font["GSUB"].table
-    alternates: dict[str, str] = {}
-    for record in gsub.FeatureList.FeatureRecord if gsub.FeatureList else []:
-        if record.FeatureTag == "pwid":
-            for index in record.Feature.LookupListIndex:
-                for table in gsub.LookupList.Lookup[index].SubTable:
-                    alternates.update(getattr(table, "mapping", None) or {})
-    for table in font["cmap"].tables:
-        if table.isUnicode():
-            for code in map(ord, QUOTES):
-                if table.cmap.get(code) in alternates:
-                    table.cmap[code] = alternates[table.cmap[code]]
-
-
 # --- the fallback renderer: pandoc and Typst ----------------------------------------------------------------
 
 
-def _render_fallback(notebook: Path, meta: dict[str, Any], ast: dict) -> dict[str, bytes]:
-    """Render HTML with pandoc and PDF with pandoc + Typst; return the bytes of both."""
-    folder = notebook.parent
-    fit_tables(ast)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        assets = pool.submit(write_assets, folder, document_chars(ast))
-        pdf = typst_pdf(ast, meta, folder)
-        assets.result()
-    html = _pandoc(["--from", "json", "--to", "html5", *html_options(meta, folder)], json.dumps(ast), folder)
-    return {"html": html.encode("utf-8"), "pdf": pdf}
-
-
-def fit_tables(ast: dict) -> None:
-    """Give tables too wide for the page column widths that share the width by content, as browsers do."""
-    for element in _elements(ast["blocks"]):
-        if element["t"] == "Table":
-            widths = column_widths(element)
-            if widths:
-                element["c"][0][1].append("wrapped")
-                for spec, width in zip(element["c"][2], widths, strict=True):
-                    spec[1] = {"t": "ColWidth", "c": round(width, 4)}
-
-
-def column_widths(table: dict) -> list[float] | None:
-    """Return column width fractions for a table wider than the page, or None when it fits as it is."""
-    columns = len(table["c"][2])
-    longest, shortest = [CELL_PADDING_EM] * columns, [CELL_PADDING_EM] * columns
-    _, _, _, head, bodies, foot = table["c"]
-    rows = head[1] + [row for body in bodies for row in body[2] + body[3]] + foot[1]
-    for _, cells in rows:
-        for index, cell in enumerate(cells[:columns]):
-            text = _plain_text(cell[4])
-            longest[index] = max(longest[index], CELL_PADDING_EM + text_width(text))
-            shortest[index] = max(shortest[index], CELL_PADDING_EM + max(map(text_width, _unbreakable(text)),
-                                                                             default=0))
-    if sum(longest) <= TABLE_WIDTH_EM:
-        return None
-    spare = max(0.0, TABLE_WIDTH_EM - sum(shortest)) / (sum(longest) - sum(shortest) or 1)
-    widths = [low + (high - low) * min(1.0, spare) for low, high in zip(shortest, longest, strict=True)]
-    return [width / sum(widths) for width in widths]
-
-
-def text_width(text: str) -> float:
-    """Return the approximate width of a text in em: CJK characters 1, others about half."""
-    return sum(1.0 if unicodedata.east_asian_width(char) in "WF" else LATIN_CHAR_EM for char in text)
-
-
-def _unbreakable(text: str) -> list[str]:
-    """Return the pieces of a text that cannot be broken across lines: words, split after . / _ in URLs and
-    names; CJK text breaks between any two characters."""
-    return [piece for piece in re.split(r"\s+|(?<=[./_])|(?<=[\u2e80-\uffef])|(?=[\u2e80-\uffef])", text)
-            if piece]
-
-
-def _plain_text(node: Any) -> str:
-    """Return the text of a pandoc JSON tree, spaces for breaks."""
-    pieces = []
-    for element in _elements(node):
-        if element["t"] in ("Str", "Code", "Math", "RawInline"):
-            pieces.append(element["c"] if element["t"] == "Str" else element["c"][1])
-        elif element["t"] in ("Space", "SoftBreak", "LineBreak"):
-            pieces.append(" ")
-    return "".join(pieces)
+def _render_fallback(stage: Stage, ast: dict) -> dict[str, bytes]:
+    """Render HTML with pandoc and PDF with pandoc + Typst in the staging folder; return the bytes of both."""
+    apply_colwidths(ast)
+    pdf = typst_pdf(ast, stage.meta, stage.folder)
+    html = _pandoc(["--from", "json", "--to", "html5", *html_options(stage.meta, stage.folder)], json.dumps(ast),
+                   stage.folder)
+    return {"html": html.replace("<body>", f'<body class="{PAGE_CLASS}">', 1).encode("utf-8"), "pdf": pdf}
 
 
 def html_options(meta: dict[str, Any], folder: Path) -> list[str]:
-    """Return the pandoc options of the self-contained HTML report."""
-    options = _format_options(meta, "html")
-    args = ["--standalone", "--embed-resources", "--wrap=none", "--css", str(folder / "style.css"),
-            "--css", str(folder / "cjk-font.css"), "--variable", "toc-title=Contents"]
+    """Return the pandoc options of the self-contained HTML report, from the front matter's html format."""
+    options = format_options(meta, "html")
+    args = ["--standalone", "--embed-resources", "--wrap=none",
+            "--variable", f"toc-title={options.get('toc-title', 'Contents')}"]
+    for sheet in listed(options.get("css")) or ["style.css", FONT_CSS]:
+        args += ["--css", str(folder / sheet)]
     if options.get("toc", True):
         args += ["--toc", f"--toc-depth={options.get('toc-depth', 2)}"]
     if options.get("number-sections", True):
@@ -484,8 +309,9 @@ def html_options(meta: dict[str, Any], folder: Path) -> list[str]:
 
 
 def typst_source(ast: dict, meta: dict[str, Any], folder: Path) -> str:
-    """Return the Typst source of the report: figures sized to the page, the report's page and type styles."""
-    options = _format_options(meta, "typst")
+    """Return the Typst source of the report: figures sized to the page, the report's page and type styles and
+    the header files of the front matter's typst format."""
+    options = format_options(meta, "typst")
     tree = json.loads(json.dumps(ast))
     for element in _elements(tree["blocks"]):
         if element["t"] == "Figure":
@@ -497,14 +323,16 @@ def typst_source(ast: dict, meta: dict[str, Any], folder: Path) -> str:
         "papersize": options.get("papersize", "a4"),
         "margin": ", ".join(f"{key}: {value}" for key, value in margin.items()) if isinstance(margin, dict)
         else f"x: {margin}, y: {margin}",
-        "fonts": ", ".join(f'"{family}"' for family in dict.fromkeys([options.get("mainfont", CJK_FAMILY),
-                                                                        font_family(cjk_font_file())])),
+        "fonts": f'"{family_of(meta)}"',
+        "fontsize": str(options.get("fontsize", "10pt")),
+        "toc-title": str(options.get("toc-title", "Contents")),
     }
     if options.get("number-sections", True):
         variables["section-numbering"] = str(options.get("section-numbering", "1.1"))
     args = ["--standalone", "--wrap=preserve", f"--toc-depth={options.get('toc-depth', 2)}"]
     args += ["--toc"] if options.get("toc", True) else []
     args += [f"--variable={key}={value}" for key, value in variables.items()]
+    args += [f"--include-in-header={folder / name}" for name in listed(options.get("include-in-header"))]
     with tempfile.TemporaryDirectory() as scratch:
         template = Path(scratch) / "report-template.typst"
         template.write_text(TYPST_TEMPLATE, encoding="utf-8")
@@ -512,28 +340,28 @@ def typst_source(ast: dict, meta: dict[str, Any], folder: Path) -> str:
                        json.dumps(tree), folder)
 
 
+def font_dirs(meta: dict[str, Any], folder: Path) -> list[Path]:
+    """Return the font folders of the front matter's typst format (font-paths), resolved against `folder`."""
+    return [folder / path for path in listed(format_options(meta, "typst").get("font-paths")) or ["fonts"]]
+
+
 def typst_pdf(ast: dict, meta: dict[str, Any], folder: Path) -> bytes:
-    """Compile the report with Typst, using only its bundled fonts and the CJK font's folder."""
+    """Compile the report with Typst, using only its bundled fonts and the staged font faces."""
     source = typst_source(ast, meta, folder)
     try:
         pdf, warnings = typst.compile_with_warnings(source.encode("utf-8"), root=str(folder),
-                                                    font_paths=[str(cjk_font_file().parent)],
+                                                    font_paths=[str(path) for path in font_dirs(meta, folder)],
                                                     ignore_system_fonts=True)
     except typst.TypstError as error:
         message = (str(error.message).strip().splitlines() or ["no message"])[0]
         raise ProjectError(f"Typst could not compile the report: {message}") from error
-    family = font_family(cjk_font_file()).lower()
+    family = family_of(meta).lower()
     missing = [warning.message for warning in warnings if "unknown font family" in warning.message
                and family in warning.message.lower()]
     if missing:
-        raise ProjectError(f"Typst: {missing[0]}; {cjk_font_file()} is not a font Typst can use")
+        raise ProjectError(f"Typst: {missing[0]}; the staged faces in {font_dirs(meta, folder)[0]} are not fonts "
+                           "Typst can use")
     return pdf
-
-
-def font_family(font_file: Path) -> str:
-    """Return the family name of a font file (of its first face for a collection)."""
-    names = TTFont(font_file, lazy=True, fontNumber=0)["name"]
-    return str(names.getDebugName(16) or names.getDebugName(1))
 
 
 def _figure_width(image: Path) -> str:
@@ -554,43 +382,28 @@ def png_size(image: Path) -> tuple[int, int] | None:
     return struct.unpack(">II", header[16:24])
 
 
-def _format_options(meta: dict[str, Any], name: str) -> dict[str, Any]:
-    """Return the front matter's options for one output format (format: {name: {...}})."""
-    formats = meta.get("format") or {}
-    options = formats.get(name) if isinstance(formats, dict) else None
-    return options if isinstance(options, dict) else {}
-
-
-def _pandoc(args: list[str], text: str, folder: Path) -> str:
-    """Run the pandoc of the pypandoc wheel on `text` in `folder` and return its output."""
-    result = subprocess.run([pypandoc.get_pandoc_path(), *args], input=text.encode("utf-8"), cwd=folder,
-                            capture_output=True, check=False)
-    if result.returncode != 0:
-        message = result.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
-        raise ProjectError(f"pandoc failed ({' '.join(args[:4])}): {message[-1]}")
-    return result.stdout.decode("utf-8")
-
-
 # --- the Quarto renderer ------------------------------------------------------------------------------------
 
 
-def quarto_commands(notebook: Path, font_dir: Path) -> list[list[str]]:
+def quarto_commands(notebook: Path) -> list[list[str]]:
     """Return the commands that render an executed notebook, without running it, to HTML and Typst PDF."""
     base = ["quarto", "render", notebook.name, "--no-execute", "--to"]
-    return [base + ["html"], base + ["typst", "-M", f"font-paths:{font_dir}"]]
+    return [base + ["html"], base + ["typst"]]
 
 
-def _render_quarto(notebook: Path) -> dict[str, bytes]:
-    """Render with Quarto in the notebook's folder and return the bytes of the HTML and the PDF."""
-    font_dir = cjk_font_file().parent
-    env = {**os.environ, "TYPST_FONT_PATHS": str(font_dir)}
+def _render_quarto(stage: Stage) -> dict[str, bytes]:
+    """Render the staged notebook with Quarto in the staging folder; return the bytes of the HTML and the PDF.
+    Quarto reads everything from the staged front matter; the Typst it runs also finds the staged faces
+    through TYPST_FONT_PATHS."""
+    fonts = os.pathsep.join(str(path) for path in font_dirs(stage.meta, stage.folder))
+    env = {**os.environ, "TYPST_FONT_PATHS": fonts}
     outputs = {}
-    for command, kind in zip(quarto_commands(notebook, font_dir), ("html", "pdf"), strict=True):
-        result = subprocess.run(command, cwd=notebook.parent, env=env, capture_output=True, text=True, check=False)
-        output = notebook.with_suffix(f".{kind}")
+    for command, kind in zip(quarto_commands(stage.notebook), ("html", "pdf"), strict=True):
+        result = subprocess.run(command, cwd=stage.folder, env=env, capture_output=True, text=True, check=False)
+        output = stage.notebook.with_suffix(f".{kind}")
         if result.returncode != 0 or not output.is_file():
             lines = (result.stderr or result.stdout or "no message").strip().splitlines() or ["no message"]
-            raise ProjectError(f"`{' '.join(command)}` failed in {notebook.parent}: {lines[-1]}")
+            raise ProjectError(f"`{' '.join(command)}` failed in {stage.folder}: {lines[-1]}")
         outputs[kind] = output.read_bytes()
         output.unlink()
     return outputs

@@ -21,6 +21,7 @@ from helpers.provenance import manifest_provenance, source_infos
 
 DEVSET = Path(__file__).parent / "fixtures" / "devset"
 HOLDOUT = Path(__file__).parent / "fixtures" / "holdout"
+TESTSET = Path(__file__).parent / "fixtures" / "testset"
 # The date a (page, province) pair takes: that of its passage with the most direct evidence, else its first passage
 # (for a province, among its passages about no particular city where it has such).
 BASIS_RANK = {"manifest": 0, "metadata": 1, "stated": 2, "page": 3}

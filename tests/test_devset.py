@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from devset import DEVSET, HOLDOUT, score
+from devset import DEVSET, HOLDOUT, TESTSET, score
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +52,8 @@ def test_the_second_set_written_apart_from_the_code_is_attributed_alike(second):
 
 def test_the_second_set_s_concept_counts_mostly_agree(second):
     assert second.concept_accuracy >= 0.75, second.wrong_counts
+
+
+def test_a_third_set_read_once_still_finds_most_pairs(lexicon):
+    third = score(TESTSET, lexicon)
+    assert third.precision >= 0.85 and third.recall >= 0.95, (third.spurious, third.missed)

@@ -125,7 +125,8 @@ def passages_and_concepts(path: Path, lexicon) -> tuple[list[tuple[str, str]], d
         [dict.fromkeys(PASSAGE_COLUMNS, "") | {
             "passage_id": f"004-{number:04d}", "source_id": "004", "province": passage.province,
             "level": "national" if passage.province == NATIONAL else "province", "start": passage.start,
-            "end": passage.end, "text": text[passage.start : passage.end]} for number, passage in enumerate(cut_passages(text, lexicon))],
+            "end": passage.end, "text": text[passage.start : passage.end]}
+         for number, passage in enumerate(cut_passages(text, lexicon))],
         columns=PASSAGE_COLUMNS)
     counts = count_concepts(passages, lexicon).groupby(["province", "concept"])["count"].sum()
     return list(zip(passages["source_id"], passages["province"], strict=True)), counts.to_dict()

@@ -19,8 +19,8 @@ from helpers.corpus import load_manifest, read_sources
 from helpers.lexicon import Lexicon
 from helpers.parallel import cached_lexicon, folder_versions, map_in_order, once_per_process
 from helpers.passages import passages_for_sources, passages_table
-from helpers.provenance import source_infos
 from helpers.pipeline import declared_parameters
+from helpers.provenance import source_infos
 from helpers.tokens import Tokenizer, cached_tokenizer, tokenize_passages
 from helpers.validate import validate_params
 

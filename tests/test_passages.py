@@ -235,3 +235,8 @@ def test_a_printed_document_saved_as_text_is_joined_and_loses_its_running_header
     result = clean_document("\n".join(lines) + "\n", lexicon)
     assert header not in result.text and "—" not in result.text
     assert result.text == body + "\n"
+
+
+def test_a_list_of_plan_titles_of_several_places_is_not_one_place_s_plan(lexicon):
+    text = "北京市“十四五”时期智慧城市发展行动纲要\n天津市加快数字化发展三年行动方案\n河北省数字政府建设规划\n"
+    assert [owner[0] for owner in owners_of(text, lexicon)] == ["北京", "天津", "河北"]

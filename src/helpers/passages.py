@@ -333,7 +333,8 @@ def sentence_passages(start: int, sentence: str, current: Passage | None, lexico
     if not owners or (len(owners) == 1 and current is not None and (current.province, current.city) == owners[0]):
         if current is not None:
             current.end = end
-            current.date = current.date or date
+            if date and not current.date:
+                current.date, current.date_basis = date, "stated"
             return []
         return [Passage(NATIONAL, start, end, "prose", date, date_basis="stated" if date else "")]
     if len(owners) == 1:
@@ -422,8 +423,10 @@ def document_owner(spans: list[tuple[int, int, str]], lexicon: Lexicon, source: 
     top = [line for _, _, line in spans if len(line) > MENU_ITEM_CHARS][:TITLE_LINES]
     lines = [source.title, *top]
     finder = finder or place_finder(lexicon)
-    province, city, title = next((found for found in (title_owner(line, lexicon, finder) for line in lines if line)
-                                  if found[0]), ("", "", ""))
+    titled = [found for found in (title_owner(line, lexicon, finder) for line in lines if line) if found[0]]
+    if len({found[:2] for found in titled}) > 1:
+        titled = []  # plan titles of several places at the top: a list of plans, not one place's plan
+    province, city, title = titled[0] if titled else ("", "", "")
     basis = "title"
     if not province and any(national_title(line, lexicon) for line in lines if line):
         province, title = NATIONAL, next(line for line in lines if line and national_title(line, lexicon))

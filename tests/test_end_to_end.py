@@ -88,9 +88,9 @@ def documented_columns(root) -> dict[str, set[str]]:
             for table in tables:
                 documented.setdefault(table, set())
         elif tables and line.startswith("| ") and not line.startswith("| column"):
-            column = line.split("|")[1].strip()
+            columns = [column.strip() for column in line.split("|")[1].split(",")]  # a row may name several
             for table in tables:
-                documented[table].add(column)
+                documented[table].update(columns)
     return documented
 
 

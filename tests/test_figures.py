@@ -196,7 +196,14 @@ def test_tile_map_marks_provinces_absent_from_values(lexicon: Lexicon, tmp_path:
     many_absent = missing_pixels({name: 1 for name in list(every)[:10]}, "many.png")
     assert complete < 100  # a few anti-aliased text pixels at most
     assert 2000 < few_absent < many_absent
-    assert missing_pixels({}, "none.png") > many_absent
+
+
+def test_a_map_without_any_value_is_not_drawn_and_an_older_one_is_removed(lexicon: Lexicon, tmp_path: Path) -> None:
+    grid = pd.read_csv(lexicon.folder / "tile_grid.csv")
+    path = figures.tile_map({"北京": 1}, grid, tmp_path / "map.png", "test")
+    assert path.stat().st_size > 10_000
+    assert figures.tile_map({}, grid, tmp_path / "map.png", "test") is None
+    assert not path.exists()
 
 
 def test_tile_map_rejects_a_province_without_tile(lexicon: Lexicon, tmp_path: Path) -> None:
@@ -295,3 +302,66 @@ def test_per_source_figures_stay_page_sized_with_many_sources(tmp_path, lexicon)
     for name in ("audit.png", "coverage.png"):
         width, height = Image.open(tmp_path / name).size
         assert width <= 1300 and height < 2000, (name, width, height)
+
+
+def empty(table: pd.DataFrame) -> pd.DataFrame:
+    """The same table with its columns and no rows: how a stage writes a skipped analysis."""
+    return table.iloc[:0]
+
+
+@pytest.mark.parametrize("name", ["coverage", "concepts", "focus", "distinctive", "topic_terms", "province_topics",
+                                  "tile_clusters", "dendrogram", "adoption", "similarity", "audit"])
+def test_a_figure_of_empty_tables_is_not_drawn_and_an_older_copy_is_removed(lexicon: Lexicon, name: str,
+                                                                          tmp_path: Path) -> None:
+    tables = fake_tables(lexicon)
+    drawn = figure_makers(tables, lexicon)[name](tmp_path)
+    assert drawn.is_file()
+    bare = {key: empty(value) if isinstance(value, pd.DataFrame) and key not in ("grid", "sources", "topics")
+            else value for key, value in tables.items()}
+    bare["linkage"], bare["labels"] = np.zeros((0, 4)), []
+    bare["audit"] = tables["audit"].assign(chars_removed=0)
+    assert figure_makers(bare, lexicon)[name](tmp_path) is None
+    assert not drawn.exists()
+
+
+def test_date_axes_are_labelled_with_years_or_months_never_offsets() -> None:
+    positions, labels = figures.date_ticks(2014.9, 2021.6)
+    assert labels == ["2015", "2016", "2017", "2018", "2019", "2020", "2021"]
+    assert positions[0] == 2015.0
+    positions, labels = figures.date_ticks(2021 + 1.5 / 12, 2021 + 9.5 / 12)
+    assert labels == ["2021-03", "2021-04", "2021-05", "2021-06", "2021-07", "2021-08", "2021-09", "2021-10"]
+    assert positions[0] == pytest.approx(2021 + 2 / 12)
+    _, labels = figures.date_ticks(2020.9, 2022.6)
+    assert labels == ["2021-01", "2021-04", "2021-07", "2021-10", "2022-01", "2022-04", "2022-07"]
+    _, labels = figures.date_ticks(1990.0, 2021.0)
+    assert labels[0] == "1990" and all(int(b) - int(a) == 5 for a, b in zip(labels, labels[1:], strict=False))
+
+
+def test_similarity_of_one_year_is_drawn_on_a_month_axis(tmp_path: Path) -> None:
+    similarity = pd.DataFrame({"province": ["浙江", "上海", "北京"], "date": ["2021-03", "2021-06", ""],
+                               "similarity": [0.2, 0.3, 0.1], "n_chars": [100, 100, 100]})
+    figure = figures.new_figure(3)
+    ax = figure.add_subplot()
+    figures.date_axis(ax.xaxis, 2021.1, 2021.45)
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["2021-03", "2021-04", "2021-05", "2021-06"]
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    assert figures.similarity_plot(similarity, pd.DataFrame(columns=["province", "cluster"]),
+                                   tmp_path / "similarity.png").stat().st_size > 10_000
+    undated = similarity.assign(date="")
+    assert figures.similarity_plot(undated, pd.DataFrame(columns=["province", "cluster"]),
+                                   tmp_path / "undated.png").stat().st_size > 10_000
+
+
+def test_cluster_diagnostics_without_bootstrap_show_the_silhouettes_alone(tmp_path: Path) -> None:
+    silhouette = pd.DataFrame({"n_clusters": [2, 3], "silhouette": [0.4, 0.3], "chosen": [True, False]})
+    bootstrap = pd.DataFrame({"replicate": [1, 2, 3], "ari": [0.5, 0.7, 0.9]})
+    both = imread(figures.cluster_diagnostics_plot(silhouette, bootstrap, tmp_path / "both.png"))
+    alone = imread(figures.cluster_diagnostics_plot(silhouette, bootstrap.iloc[:0], tmp_path / "alone.png"))
+    assert both.shape == alone.shape
+    assert not np.array_equal(both, alone)
+    assert figures.cluster_diagnostics_plot(silhouette.iloc[:0], bootstrap, tmp_path / "none.png") is None
+
+
+def test_a_long_span_of_months_is_thinned_to_every_other_month() -> None:
+    _, labels = figures.date_ticks(2021 + 1.5 / 12, 2021 + 10.5 / 12)
+    assert labels == ["2021-03", "2021-05", "2021-07", "2021-09", "2021-11"]

@@ -149,10 +149,14 @@ def test_stage_inputs_are_checked_against_the_parameters(tmp_path):
     assert check_stage_inputs("clean", params | {"n_topics": 99}) == []
 
 
-def test_no_province_passage_at_all_is_refused(tmp_path):
-    params = write_passages(tmp_path, [("b", "全国", "national")])
-    with pytest.raises(ProjectError, match="no source yields a province passage"):
-        check_stage_inputs("tfidf", params)
+def test_a_corpus_without_any_province_passage_runs_with_a_note(tmp_path):
+    params = write_passages(tmp_path, [("b", "全国", "national"), ("c", "全国", "national")], sources=["b", "c"])
+    notes = check_stage_inputs("tfidf", params)
+    assert len(notes) == 1 and notes[0].startswith("no source yields a province passage: the analyses that compare "
+                                                   "provinces are skipped")
+    assert check_stage_inputs("topics", params | {"n_topics": 2}) == []
+    with pytest.raises(ProjectError, match=r"parameter n_clusters=2: larger than the 0 provinces with passages"):
+        check_stage_inputs("clusters", params | {"n_clusters": 2})
 
 
 def test_stale_temporaries_of_killed_writes_are_removed(tmp_path):

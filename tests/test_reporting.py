@@ -27,6 +27,7 @@ def test_value_range():
     assert value_range(pd.Series([0.3, 0.1234, 0.2])) == "0.12–0.30"
     assert value_range(pd.Series([0.5])) == "0.50"
     assert value_range(pd.Series([], dtype=float)) == "n/a"
+    assert value_range(pd.Series([-0.3, 0.2])) == "-0.30 to 0.20"
 
 
 def test_long_tables_get_column_widths_from_their_content():

@@ -6,6 +6,7 @@ Also the choice of the number of clusters (silhouette), their bootstrap stabilit
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -14,8 +15,10 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_samples, silhouette_score
 
 from helpers.config import ProjectError
+from helpers.keyness import KEYNESS_COLUMNS, group_tokens, keyness, keyness_skip_reason
 from helpers.passages import NATIONAL
-from helpers.tfidf import fit_tfidf
+from helpers.status import empty_like, number_span, status_table
+from helpers.tfidf import df_limits, fit_tfidf, term_count
 
 ProfileFn = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -250,3 +253,125 @@ def projection(profile: pd.DataFrame, seed: int) -> pd.DataFrame:
     table = pd.DataFrame({"province": profile["province"], "x": coordinates[:, 0], "y": coordinates[:, 1]})
     table.attrs["explained"] = model.explained_variance_ratio_.tolist()
     return table
+
+
+# The tables of the cluster stage, each with its sort keys and the columns it has when clustering is skipped.
+CLUSTER_TABLES: dict[str, tuple[list[str], list[str]]] = {
+    "cluster_profile": (["province"], ["province"]),
+    "cluster_silhouette": (["n_clusters"], ["n_clusters", "silhouette", "chosen"]),
+    "cluster_bootstrap": (["replicate"], ["replicate", "ari"]),
+    "clusters": (["province"], ["province", "cluster", "n_passages", "n_chars", "thin", "silhouette", "stability"]),
+    "cluster_projection": (["province"], ["province", "x", "y"]),
+    "keyness_clusters": (["cluster", "rank"], ["cluster", *KEYNESS_COLUMNS[1:]]),
+}
+MIN_CLUSTERED = 3  # provinces needed to compare two clusters or more (k clusters need more than k provinces)
+
+
+@dataclass
+class ClusterStage:
+    """What the cluster stage writes: its tables by name (see CLUSTER_TABLES), its status table, the Ward
+    linkage of the well-measured provinces and the variance share of the two projected components."""
+
+    tables: dict[str, pd.DataFrame]
+    status: pd.DataFrame
+    linkage: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    explained: list[float] = field(default_factory=list)
+
+
+def profile_skip_reason(cluster_input: str, province_topics: pd.DataFrame, documents: pd.DataFrame,
+                        min_df: float, max_df: float) -> str:
+    """Why there is no profile to cluster, or "" when there is one."""
+    provincial = documents[documents["province"] != NATIONAL]
+    if provincial.empty:
+        return "no passage is about a province, so there are no provinces to cluster"
+    if cluster_input == "topics" and province_topics[province_topics["province"] != NATIONAL].empty:
+        return "clustering by topic shares needs the topic model, which was skipped"
+    if cluster_input == "tfidf" and not term_count(provincial["tokens"].tolist(), min_df, max_df):
+        return f"no term occurs {df_limits(len(provincial), min_df, max_df, 'province texts')} to profile them"
+    return ""
+
+
+def grid_skip_reason(n_clusters: int | str, grid: Iterable[int], sizes: pd.DataFrame, profile: pd.DataFrame,
+                     min_province_chars: int) -> str:
+    """Why no cluster number fits the well-measured provinces of the profile, or "" when one does."""
+    measured = sizes[sizes["province"].isin(profile["province"]) & ~sizes["thin"].astype(bool)]
+    names = "、".join(measured["province"])
+    if len(measured) < MIN_CLUSTERED:
+        total = len(sizes)
+        have = (f"only {total} {'province' if total == 1 else 'provinces'} ({names})" if len(measured) == total else
+                f"{len(measured)} such {'province' if len(measured) == 1 else 'provinces'} ({names}) among its "
+                f"{total}" if len(measured) else
+                f"none: its {'only province has' if total == 1 else f'{total} provinces have'} less")
+        return (f"clustering needs at least {MIN_CLUSTERED} provinces with at least {min_province_chars} "
+                f"characters of text (min_province_chars), and this corpus has {have}")
+    most = len(measured) - 1
+    fits = f"with {len(measured)} well-measured provinces at most {most} clusters fit"
+    if n_clusters != "auto":
+        return "" if 2 <= int(n_clusters) <= most else f"n_clusters={n_clusters} does not fit: {fits}"
+    tried = sorted(set(grid))
+    if any(2 <= k <= most for k in tried):
+        return ""
+    return f"cluster_grid tries {number_span(tried)} clusters, but {fits}"
+
+
+def bootstrap_skip_reason(passages: pd.DataFrame, clusters: pd.DataFrame) -> str:
+    """Why resampling passages cannot test the clusters (each clustered province has one passage), or ""."""
+    clustered = clusters[~clusters["thin"].astype(bool)]
+    counts = passages[passages["province"].isin(clustered["province"])].groupby("province").size()
+    if len(counts) and (counts <= 1).all():
+        return ("every clustered province has a single passage, and resampling the passages of a province cannot "
+                "change a profile made of one passage")
+    return ""
+
+
+def projection_skip_reason(profile: pd.DataFrame) -> str:
+    """Why the profile cannot be projected on two components, or ""."""
+    if len(profile) < 3 or profile.shape[1] - 1 < 2:
+        return (f"a projection on two components needs at least 3 provinces and 2 features; the profile has "
+                f"{len(profile)} provinces and {profile.shape[1] - 1} features")
+    return ""
+
+
+def cluster_stage(cluster_input: str, passages: pd.DataFrame, tokens: pd.DataFrame, province_topics: pd.DataFrame,
+                  passage_shares: pd.DataFrame, documents: pd.DataFrame, n_clusters: int | str, grid: Iterable[int],
+                  n_boot: int, seed: int, min_province_chars: int, min_df: float, max_df: float,
+                  keyness_options: tuple[int, int, float]) -> ClusterStage:
+    """Cluster the provinces, measure the stability, project the profiles and find each cluster's key terms.
+
+    Each step the corpus cannot support is skipped (its tables empty) and the status table says why; a step
+    that depends on the clustering is skipped with it. keyness_options: min_count, top_n, max_p.
+    """
+    tables = {name: empty_like(columns) for name, (_, columns) in CLUSTER_TABLES.items()}
+    reasons = dict.fromkeys(["clusters", "bootstrap", "projection", "keyness"], "")
+    reasons["clusters"] = profile_skip_reason(cluster_input, province_topics, documents, min_df, max_df)
+    if not reasons["clusters"]:
+        profile = province_profiles(cluster_input, province_topics, documents, min_df, max_df)
+        tables["cluster_profile"] = profile
+        sizes = province_sizes(passages, min_province_chars)
+        reasons["clusters"] = grid_skip_reason(n_clusters, grid, sizes, profile, min_province_chars)
+    if reasons["clusters"]:
+        after = "skipped with the clustering"
+        return ClusterStage(tables, status_table(reasons | {"bootstrap": after, "projection": after,
+                                                           "keyness": after}))
+    chosen, tables["cluster_silhouette"] = choose_n_clusters(n_clusters, profile, sizes, grid)
+    clusters, linkage = cluster_provinces(profile, chosen, sizes)
+    reasons["bootstrap"] = bootstrap_skip_reason(passages, clusters)
+    if reasons["bootstrap"]:
+        clusters = clusters.assign(stability=np.nan)
+    else:
+        profile_fn = (topic_profile_fn(passage_shares) if cluster_input == "topics"
+                      else tfidf_profile_fn(tokens, min_df, max_df))
+        bootstrap, stability = bootstrap_stability(passages, profile_fn, chosen, n_boot, seed, sizes)
+        tables["cluster_bootstrap"] = bootstrap
+        clusters = clusters.merge(stability[["province", "stability"]], on="province", how="left",
+                                  validate="one_to_one")
+    tables["clusters"] = clusters
+    explained: list[float] = []
+    reasons["projection"] = projection_skip_reason(profile)
+    if not reasons["projection"]:
+        tables["cluster_projection"] = projection(profile, seed)
+        explained = tables["cluster_projection"].attrs["explained"]
+    by_cluster = group_tokens(passages, tokens, dict(zip(clusters["province"], clusters["cluster"], strict=True)))
+    reasons["keyness"] = keyness_skip_reason(by_cluster, "cluster")
+    tables["keyness_clusters"] = keyness(by_cluster, *keyness_options).rename(columns={"group": "cluster"})
+    return ClusterStage(tables, status_table(reasons), linkage, explained)

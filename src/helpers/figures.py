@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib import colors as mcolors
 from matplotlib import font_manager
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
@@ -121,6 +122,11 @@ def new_figure(height: float, width: float = WIDTH) -> Figure:
     figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+def discard(path: Path) -> None:
+    """Draw nothing: remove the figure an earlier run left at path (the report says in words what is missing)."""
+    Path(path).unlink(missing_ok=True)
 
 
 def save(figure: Figure, path: Path) -> Path:
@@ -266,8 +272,13 @@ def fold_columns(matrix: pd.DataFrame, limit: int = MAX_SOURCES) -> pd.DataFrame
 
 
 def coverage_heatmap(passages: pd.DataFrame, sources: pd.DataFrame, grid: pd.DataFrame, path: Path,
-                     lexicon: Lexicon | None = None) -> Path:
-    """Heatmap of passages per province and source; every mainland province has a row, 全国 on top."""
+                     lexicon: Lexicon | None = None) -> Path | None:
+    """Heatmap of passages per province and source; every mainland province has a row, 全国 on top.
+
+    Not drawn (None) when there are no passages.
+    """
+    if passages.empty:
+        return discard(path)
     lexicon = lexicon or default_lexicon()
     place = passages["province"].where(passages["level"] != "national", NATIONAL)
     counts = pd.crosstab(place, passages["source_id"])
@@ -296,8 +307,10 @@ def concept_order(concept_mentions: pd.DataFrame) -> list[str]:
 
 
 def concept_heatmap(concept_mentions: pd.DataFrame, path: Path, concepts: Sequence[str] | None = None,
-                    grid: pd.DataFrame | None = None, lexicon: Lexicon | None = None) -> Path:
-    """Heatmap of concept mentions per province (全国 on top, every mainland province a row)."""
+                    grid: pd.DataFrame | None = None, lexicon: Lexicon | None = None) -> Path | None:
+    """Heatmap of concept mentions per province (全国 on top, every mainland province a row); None if none."""
+    if concept_mentions.empty:
+        return discard(path)
     lexicon = lexicon or default_lexicon()
     grid = read_grid(lexicon) if grid is None else grid
     concepts = list(concepts) if concepts is not None else concept_order(concept_mentions)
@@ -324,9 +337,14 @@ def form_kind_style(concept: str, kind: str) -> dict[str, object]:
     return {"color": fill, "edgecolor": colour, "linewidth": 0.5, "hatch": hatch}
 
 
-def focus_concept_bars(concept_mentions: pd.DataFrame, focus: Sequence[str], path: Path) -> Path:
-    """Mentions of each focus concept per province, bars split by form kind, largest first."""
-    provincial = concept_mentions[concept_mentions["level"] == "province"]
+def focus_concept_bars(concept_mentions: pd.DataFrame, focus: Sequence[str], path: Path) -> Path | None:
+    """Mentions of each focus concept per province, bars split by form kind, largest first.
+
+    Not drawn (None) when no province mentions any focus concept.
+    """
+    provincial = concept_mentions[concept_mentions["level"] != "national"]
+    if not provincial["concept"].isin(list(focus)).any():
+        return discard(path)
     tables = {}
     for concept in focus:
         table = provincial[provincial["concept"] == concept].pivot_table(
@@ -365,8 +383,14 @@ def focus_concept_bars(concept_mentions: pd.DataFrame, focus: Sequence[str], pat
 
 
 def bar_panels(frames: Mapping[str, pd.DataFrame], path: Path, label: str, value: str,
-               colours: Mapping[str, str], title_width: int, ncols: int = 3) -> Path:
-    """Small multiples of horizontal bars, one panel per frame, first row of each frame on top."""
+               colours: Mapping[str, str], title_width: int, ncols: int = 3) -> Path | None:
+    """Small multiples of horizontal bars, one panel per non-empty frame, first row of each frame on top.
+
+    Not drawn (None) when every frame is empty.
+    """
+    frames = {title: frame for title, frame in frames.items() if len(frame)}
+    if not frames:
+        return discard(path)
     nrows = max(math.ceil(len(frames) / ncols), 1)
     bars = max([len(frame) for frame in frames.values()] + [1])
     figure = new_figure(nrows * (0.55 + 0.17 * bars) + 0.1)
@@ -386,7 +410,7 @@ def bar_panels(frames: Mapping[str, pd.DataFrame], path: Path, label: str, value
 def distinctive_terms_grid(distinctive_terms: pd.DataFrame, path: Path,
                            provinces: Sequence[str] | None = None, n_terms: int = 6,
                            clusters: pd.DataFrame | None = None, max_panels: int = 12,
-                           lexicon: Lexicon | None = None) -> Path:
+                           lexicon: Lexicon | None = None) -> Path | None:
     """Small multiples of each province's most distinctive terms (TF-IDF score), one panel per province."""
     if provinces is None:
         lexicon = lexicon or default_lexicon()
@@ -399,7 +423,7 @@ def distinctive_terms_grid(distinctive_terms: pd.DataFrame, path: Path,
 
 
 def topic_terms_grid(topic_terms: pd.DataFrame, topics: pd.DataFrame, path: Path,
-                     n_words: int | None = None) -> Path:
+                     n_words: int | None = None) -> Path | None:
     """One panel per topic with its top words and their weights, titled by the topic label."""
     labels = dict(zip(topics["topic"], topics["label"], strict=True))
     ordered = topic_terms.sort_values(["topic", "rank"])
@@ -412,8 +436,13 @@ def topic_terms_grid(topic_terms: pd.DataFrame, topics: pd.DataFrame, path: Path
 
 def province_topic_heatmap(province_topics: pd.DataFrame, topics: pd.DataFrame, clusters: pd.DataFrame,
                            path: Path, grid: pd.DataFrame | None = None,
-                           lexicon: Lexicon | None = None) -> Path:
-    """Topic shares per province in percent, grouped by cluster beside a colour strip; 全国 on top."""
+                           lexicon: Lexicon | None = None) -> Path | None:
+    """Topic shares per province in percent, grouped by cluster beside a colour strip; 全国 on top.
+
+    Not drawn (None) without topic shares; without clusters the provinces are not grouped.
+    """
+    if province_topics.empty:
+        return discard(path)
     lexicon = lexicon or default_lexicon()
     grid = read_grid(lexicon) if grid is None else grid
     cluster_of = clusters_by_province(clusters)
@@ -487,10 +516,15 @@ def tile_map(values: Mapping[str, object] | pd.Series, grid: pd.DataFrame, path:
              categorical: bool = True, colours: Mapping[object, str] | None = None,
              missing_label: str = "no text", flagged: Iterable[str] = (),
              flagged_label: str = "thinly measured", legend_title: str = "cluster",
-             category_labels: Mapping[object, str] | None = None) -> Path:
-    """Tile-grid map of China: a rounded tile per province coloured by its value, absent provinces hatched."""
+             category_labels: Mapping[object, str] | None = None) -> Path | None:
+    """Tile-grid map of China: a rounded tile per province coloured by its value, absent provinces hatched.
+
+    Not drawn (None) when no province has a value.
+    """
     grid = tidy_grid(grid)
     data = {str(name): value for name, value in values.items() if not pd.isna(value) and name != NATIONAL}
+    if not data:
+        return discard(path)
     unknown = sorted(set(data) - set(grid["province"]))
     if unknown:
         raise ProjectError(f"{GRID_FILE}: no tile for {', '.join(unknown)}; add a row for each")
@@ -530,10 +564,15 @@ def tile_map(values: Mapping[str, object] | pd.Series, grid: pd.DataFrame, path:
     return save(figure, path)
 
 
-def dendrogram(linkage: np.ndarray, labels: Sequence[str], clusters: pd.DataFrame, path: Path) -> Path:
-    """Dendrogram of the province clustering; leaf labels and single-cluster branches in cluster colours."""
-    cluster_of = clusters_by_province(clusters)
+def dendrogram(linkage: np.ndarray, labels: Sequence[str], clusters: pd.DataFrame, path: Path) -> Path | None:
+    """Dendrogram of the province clustering; leaf labels and single-cluster branches in cluster colours.
+
+    Not drawn (None) without a linkage (fewer than two clustered provinces).
+    """
     labels = list(labels)
+    if len(labels) < 2 or len(np.asarray(linkage)) == 0:
+        return discard(path)
+    cluster_of = clusters_by_province(clusters)
     members: list[set[int]] = [{cluster_of.get(name, 0)} for name in labels]
     for left, right, *_ in np.asarray(linkage):
         members.append(members[int(left)] | members[int(right)])
@@ -557,6 +596,32 @@ def dendrogram(linkage: np.ndarray, labels: Sequence[str], clusters: pd.DataFram
     return save(figure, path)
 
 
+MONTH_STEPS = (1, 2, 3, 4, 6, 12, 24, 60, 120)  # tick spacings of a date axis, in months
+MAX_DATE_TICKS = 8
+
+
+def date_ticks(start: float, end: float) -> tuple[list[float], list[str]]:
+    """Ticks of a date axis between two decimal years: month or year starts, labelled YYYY-MM or YYYY."""
+    first, last = math.ceil(round(start * 12, 6)), math.floor(round(end * 12, 6))
+    step = next((step for step in MONTH_STEPS if (last - first) // step + 1 <= MAX_DATE_TICKS), MONTH_STEPS[-1])
+    if step >= 12:
+        first = math.ceil(first / 12) * 12
+    months = range(first - first % step if step < 12 else first, last + 1, step)
+    months = [month for month in months if month >= first]
+    labels = [f"{month // 12}" if step >= 12 else f"{month // 12}-{month % 12 + 1:02d}" for month in months]
+    return [month / 12 for month in months], labels
+
+
+def date_axis(axis: Axis, start: float, end: float) -> None:
+    """Limit an axis to two decimal years and label it with dates (YYYY or YYYY-MM), never with offsets."""
+    positions, labels = date_ticks(start, end)
+    if axis.axis_name == "x":
+        axis.axes.set_xlim(start, end)
+    else:
+        axis.axes.set_ylim(start, end)
+    axis.set_ticks(positions, labels=labels)
+
+
 def year_fraction(date: str) -> float:
     """Turn 'YYYY-MM' or 'YYYY' into a decimal year at the start of the month or year; '' gives NaN."""
     match = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-\d{1,2})?", str(date).strip())
@@ -566,11 +631,16 @@ def year_fraction(date: str) -> float:
 
 
 def adoption_curve_plot(adoption_curve: pd.DataFrame, national_first: Mapping[str, str] | pd.Series,
-                        path: Path, concepts: Sequence[str] | None = None) -> Path:
-    """Step curves of the cumulative share of provinces using each concept, dashed at first national use."""
+                        path: Path, concepts: Sequence[str] | None = None) -> Path | None:
+    """Step curves of the cumulative share of provinces using each concept, dashed at first national use.
+
+    Not drawn (None) when the curve has no dated point.
+    """
     national = {str(concept): str(date) for concept, date in national_first.items() if str(date)}
     concepts = list(concepts) if concepts is not None else list(dict.fromkeys(adoption_curve["concept"]))
     curve = adoption_curve.assign(x=adoption_curve["date"].map(year_fraction)).dropna(subset=["x"])
+    if curve.empty:
+        return discard(path)
     known = [*curve["x"], *(year_fraction(national[concept]) for concept in concepts if concept in national)]
     start, end = (min(known) - 0.25, max(known) + 0.5) if known else (0.0, 1.0)
     figure = new_figure(3.6)
@@ -582,13 +652,13 @@ def adoption_curve_plot(adoption_curve: pd.DataFrame, national_first: Mapping[st
             last = steps.iloc[-1]
             xs, ys = [steps["x"].iloc[0], *steps["x"], end], [0.0, *steps["share"], last["share"]]
             ax.step(xs, ys, where="post", color=colour, linewidth=1.8,
-                    label=f"{concept}: {int(last['n_provinces'])} provinces by {last['date']}")
+                    label=f"{concept}: {int(last['n_provinces'])} "
+                          f"{'province' if int(last['n_provinces']) == 1 else 'provinces'} by {last['date']}")
         if concept in national:
             ax.axvline(year_fraction(national[concept]), color=colour, linestyle=(0, (4, 2)), linewidth=1.1,
                        label=f"{concept}: first national use {national[concept]}")
-    ax.set_xlim(start, end)
+    date_axis(ax.xaxis, start, end)
     ax.set_ylim(0, 1.04)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel("date of the plan or policy")
     ax.set_ylabel("share of provinces")
@@ -690,8 +760,14 @@ def dodge(ax: Axes, xs: Sequence[float], ys: Sequence[float], diameter: float) -
     return ax.transData.inverted().transform(shown)[:, 0]
 
 
-def similarity_plot(similarity: pd.DataFrame, clusters: pd.DataFrame, path: Path, marker_size: float = 18) -> Path:
-    """Provinces' cosine similarity to the national passages by plan date, labelled, coloured by cluster."""
+def similarity_plot(similarity: pd.DataFrame, clusters: pd.DataFrame, path: Path,
+                    marker_size: float = 18) -> Path | None:
+    """Provinces' cosine similarity to the national passages by plan date, labelled, coloured by cluster.
+
+    Undated provinces stand in a strip of their own; not drawn (None) when there is no similarity.
+    """
+    if similarity.empty:
+        return discard(path)
     cluster_of = clusters_by_province(clusters)
     table = similarity.assign(x=similarity["date"].map(year_fraction)).sort_values(["province"])
     dated = table[table["x"].notna()]
@@ -700,23 +776,24 @@ def similarity_plot(similarity: pd.DataFrame, clusters: pd.DataFrame, path: Path
     figure = new_figure(4.2)
     if undated.empty:
         ax, strip = figure.add_subplot(), None
+    elif dated.empty:
+        ax, strip = None, figure.add_subplot()
     else:
         ax, strip = figure.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [5, 1.3]})
     values = table["similarity"].astype(float)
-    low, high = (values.min(), values.max()) if len(values) else (0.0, 1.0)
+    low, high = values.min(), values.max()
     pad = max(high - low, 0.05) * 0.12
-    ax.set_ylim(low - pad, high + pad)
-    if not dated.empty:
+    (ax or strip).set_ylim(low - pad, high + pad)
+    (ax or strip).set_ylabel("cosine similarity to national passages")
+    if ax is not None:
         span = max(dated["x"].max() - dated["x"].min(), 1.0)
-        ax.set_xlim(dated["x"].min() - 0.08 * span, dated["x"].max() + 0.08 * span)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("date of the earliest dated passage")
-    ax.set_ylabel("cosine similarity to national passages")
+        date_axis(ax.xaxis, dated["x"].min() - 0.08 * span, dated["x"].max() + 0.08 * span)
+        ax.set_xlabel("date of the earliest dated passage")
     if strip is not None:
         strip.set_xlim(-0.8, len(undated) - 0.2)
         strip.set_xticks([])
         strip.set_xlabel("undated")
-        strip.tick_params(labelleft=False)
+        strip.tick_params(labelleft=ax is None)
         strip.grid(axis="x", visible=False)
     add_cluster_legend(figure, cluster_of.values(), "point")
     figure.draw_without_rendering()
@@ -734,8 +811,10 @@ def similarity_plot(similarity: pd.DataFrame, clusters: pd.DataFrame, path: Path
     return save(figure, path)
 
 
-def cleaning_audit_plot(audit: pd.DataFrame, path: Path) -> Path:
-    """Characters removed per cleaning rule for each source, as horizontal stacked bars."""
+def cleaning_audit_plot(audit: pd.DataFrame, path: Path) -> Path | None:
+    """Characters removed per cleaning rule for each source, as horizontal stacked bars; None if none was."""
+    if not audit["chars_removed"].astype(float).gt(0).any():
+        return discard(path)
     table = fold_columns(audit.pivot_table(index="rule", columns="source_id", values="chars_removed", aggfunc="sum",
                                            fill_value=0)).T
     rules = sorted(table.columns, key=lambda rule: (-table[rule].sum(), rule))
@@ -761,7 +840,8 @@ def cleaning_audit_plot(audit: pd.DataFrame, path: Path) -> Path:
 
 
 def keyness_grid(keyness: pd.DataFrame, path: Path, groups: Sequence[object], n_terms: int = 6,
-                 colours: Mapping[object, str] | None = None, titles: Mapping[object, str] | None = None) -> Path:
+                 colours: Mapping[object, str] | None = None,
+                 titles: Mapping[object, str] | None = None) -> Path | None:
     """Small multiples of each group's key terms by log-likelihood (G2), one panel per group."""
     ordered = keyness.sort_values(["group", "rank"])
     frames = {(titles or {}).get(group, str(group)): ordered[ordered["group"].astype(str) == str(group)].head(n_terms)
@@ -775,8 +855,10 @@ def mark_chosen(ax: Axes, chosen: float) -> None:
     ax.axvline(chosen, color=MUTED, linestyle=DASHED, linewidth=0.9, zorder=1)
 
 
-def topic_selection_plot(selection: pd.DataFrame, path: Path) -> Path:
-    """Coherence, exclusivity, stability and their combined score against the number of topics."""
+def topic_selection_plot(selection: pd.DataFrame, path: Path) -> Path | None:
+    """Coherence, exclusivity, stability and their combined score against the number of topics; None if none."""
+    if selection.empty:
+        return discard(path)
     table = selection.sort_values("n_topics")
     chosen = table.loc[table["chosen"].astype(str) == "True", "n_topics"]
     panels = [("coherence", "NPMI coherence"), ("exclusivity", "exclusivity"),
@@ -795,18 +877,25 @@ def topic_selection_plot(selection: pd.DataFrame, path: Path) -> Path:
     return save(figure, path)
 
 
-def cluster_diagnostics_plot(silhouette: pd.DataFrame, bootstrap: pd.DataFrame, path: Path) -> Path:
-    """Mean silhouette against the number of clusters, and the bootstrap distribution of the ARI."""
+def cluster_diagnostics_plot(silhouette: pd.DataFrame, bootstrap: pd.DataFrame, path: Path) -> Path | None:
+    """Mean silhouette against the number of clusters, and the bootstrap distribution of the ARI.
+
+    Without bootstrap resamples only the silhouette is drawn; without silhouettes nothing (None).
+    """
+    if silhouette.empty:
+        return discard(path)
     table = silhouette.sort_values("n_clusters")
     chosen = table.loc[table["chosen"].astype(str) == "True", "n_clusters"]
     figure = new_figure(2.8)
-    left, right = figure.subplots(1, 2)
+    left, right = figure.subplots(1, 2) if len(bootstrap) else (figure.add_subplot(), None)
     left.plot(table["n_clusters"], table["silhouette"], color=ACCENT, marker="o", markersize=3.5, linewidth=1.2)
     if not chosen.empty:
         mark_chosen(left, float(chosen.iloc[0]))
     left.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("number of clusters (dashed: chosen)")
     left.set_ylabel("mean silhouette")
+    if right is None:
+        return save(figure, path)
     values = bootstrap["ari"].astype(float)
     right.hist(values, bins=np.linspace(min(values.min(), 0.0), 1.0, 21), color=ACCENT, edgecolor="white",
                linewidth=0.5)
@@ -820,8 +909,14 @@ def cluster_diagnostics_plot(silhouette: pd.DataFrame, bootstrap: pd.DataFrame, 
 
 
 def projection_plot(projection: pd.DataFrame, clusters: pd.DataFrame, path: Path, marker_size: float = 22,
-                    axis_labels: tuple[str, str] = ("first principal component", "second principal component")) -> Path:
-    """The provinces' profiles in two dimensions, labelled and coloured by cluster; thin ones hollow."""
+                    axis_labels: tuple[str, str] = ("first principal component", "second principal component"),
+                    ) -> Path | None:
+    """The provinces' profiles in two dimensions, labelled and coloured by cluster; thin ones hollow.
+
+    Not drawn (None) without a projection.
+    """
+    if projection.empty:
+        return discard(path)
     cluster_of = clusters_by_province(clusters)
     thin = set(clusters.loc[clusters["thin"].astype(str) == "True", "province"])
     table = projection.sort_values("province")

@@ -77,3 +77,14 @@ def keyness(tokens_by_group: pd.DataFrame, min_count: int = 3, top_n: int = 10, 
     scores = scores.sort_values(["group", "g2", "term"], ascending=[True, False, True], kind="stable")
     scores = scores.assign(rank=scores.groupby("group", sort=False).cumcount() + 1)
     return scores[scores["rank"] <= top_n].reset_index(drop=True)[KEYNESS_COLUMNS]
+
+
+def keyness_skip_reason(tokens_by_group: pd.DataFrame, what: str = "place") -> str:
+    """Why keyness cannot compare these groups, or "": it needs two groups with tokens, one against the rest."""
+    with_tokens = tokens_by_group[tokens_by_group["tokens"].fillna("").astype(str).str.split().str.len() > 0]
+    if with_tokens.empty:
+        return f"no {what} has a token left to compare"
+    if len(with_tokens) < 2:
+        return (f"keyness compares each {what} with the rest of the corpus, and only one {what} "
+                f"({with_tokens['group'].iloc[0]}) has text")
+    return ""

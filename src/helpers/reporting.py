@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
 import pandas as pd
@@ -31,8 +32,14 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
+MISSING = "–"  # how a table shows a value that does not exist (never "nan" or "None")
+
+
 def _cell(value: object) -> str:
-    """Format one table cell: floats with three significant digits, pipes escaped, no line breaks."""
+    """Format one table cell: floats with three significant digits, a dash when missing, pipes escaped, no
+    line breaks."""
+    if value is None or value is pd.NA or isinstance(value, float) and math.isnan(value):
+        return MISSING
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value).replace("|", "\\|").replace("\n", " ")
@@ -73,9 +80,10 @@ def trend_words(rho: float, p_value: float, alpha: float = 0.05) -> str:
 
 
 def value_range(values: pd.Series, digits: int = 2) -> str:
-    """Return 'low–high' of some numbers, the number itself when there is one, or 'n/a' when there are none."""
+    """Return 'low–high' of some numbers ('low to high' when low is negative), the number itself when there is
+    one, or 'n/a' when there are none."""
     values = pd.Series(values, dtype=float).dropna()
     if values.empty:
         return "n/a"
     low, high = f"{values.min():.{digits}f}", f"{values.max():.{digits}f}"
-    return low if low == high else f"{low}–{high}"
+    return low if low == high else f"{low} to {high}" if values.min() < 0 else f"{low}–{high}"

@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from helpers.config import ProjectError
+from helpers.status import empty_like, status_table
 
 REUSE_COLUMNS = ["passage_a", "passage_b", "province_a", "province_b", "level_a", "level_b", "source_a", "source_b",
                  "start_a", "end_a", "start_b", "end_b", "length", "text"]
@@ -214,7 +216,7 @@ def find_reuse(passages: pd.DataFrame, n: int = 8, min_chars: int = 10, max_pass
     has_source = table["source_id"].notna().tolist() if "source_id" in table else [False] * len(table)
     source_codes = (integer_codes(zip(has_source, sources, strict=True)) if across_sources
                     else np.arange(len(table)))
-    places = integer_codes(zip(provinces, levels, strict=True))
+    places = integer_codes(provinces)  # a city's passages speak for its province: the same place
     records = []
     seeds_by_pair = shared_seeds(strings, places, source_codes, n, max_passages, max(1, min_chars - n + 1))
     for (first, second), seeds in seeds_by_pair.items():
@@ -273,7 +275,7 @@ def formulation_record(rows: list) -> list:
     """Return one formulation's row: its most frequent text and who uses it."""
     sides = [(row.passage_a, row.province_a, row.level_a, row.source_a) for row in rows]
     sides += [(row.passage_b, row.province_b, row.level_b, row.source_b) for row in rows]
-    provinces = sorted({province for _, province, level, _ in sides if level == "province"})
+    provinces = sorted({province for _, province, level, _ in sides if level != "national"})
     national = len({passage for passage, _, level, _ in sides if level == "national"})
     sources = len({source for *_, source in sides})
     texts = Counter((row.text, row.length) for row in rows)
@@ -362,3 +364,60 @@ def reuse_summary(reuse: pd.DataFrame, passages: pd.DataFrame) -> pd.DataFrame:
                         covered / chars if chars else 0.0])
     table = pd.DataFrame(records, columns=SUMMARY_COLUMNS)
     return table.sort_values(["share_of_chars_reused", "province"], ascending=[False, True], ignore_index=True)
+
+
+EXAMPLE_COLUMNS = [*SIDE_KEYS, "kind", "length"]
+REUSE_TABLES: dict[str, tuple[list[str], list[str]]] = {
+    "reuse_matches": (["passage_a", "passage_b", "start_a", "start_b"], REUSE_COLUMNS),
+    "reuse_formulations": ([], FORMULATION_COLUMNS),
+    "reuse_provinces": (["province"], SUMMARY_COLUMNS),
+    "reuse_example": ([], EXAMPLE_COLUMNS),
+}
+
+
+@dataclass
+class ReuseStage:
+    """What the reuse stage writes: its tables by name (see REUSE_TABLES) and its status table."""
+
+    tables: dict[str, pd.DataFrame]
+    status: pd.DataFrame
+
+
+def reuse_skip_reason(passages: pd.DataFrame, across_sources: bool = True) -> str:
+    """Why no pair of passages can be compared for reuse, or "" when some pair can."""
+    if passages.empty:
+        return "the corpus has no passage"
+    places = passages["province"].astype(str)
+    if places.nunique() < 2:
+        return (f"all passages are about one place ({passages['province'].iloc[0]}), and reuse is counted only "
+                "between two provinces or a province and the nation")
+    if not across_sources:
+        return ""
+    sources = pd.Series(source_labels(passages.reset_index(drop=True)))
+    if sources.nunique() < 2:
+        return ("the corpus has a single source, and only passages of different sources are compared "
+                "(reuse_across_sources)")
+    pairs = pd.DataFrame({"place": places.to_numpy(), "source": sources.to_numpy()}).drop_duplicates()
+    if not any(pairs[pairs["source"] != source]["place"].ne(place).any()
+               for place, source in pairs.itertuples(index=False)):
+        return "no two sources speak about different places, and only passages of different sources are compared"
+    return ""
+
+
+def reuse_stage(passages: pd.DataFrame, n: int, min_chars: int, max_passages: int,
+                across_sources: bool) -> ReuseStage:
+    """Find the verbatim matches, group them into formulations, summarise them per province and align one.
+
+    When no pair of passages can be compared (reuse_skip_reason), the match tables are written empty; the
+    per-province summary is kept (with no text shared) and the status table says why.
+    """
+    reason = reuse_skip_reason(passages, across_sources)
+    matches = (empty_like(REUSE_COLUMNS) if reason
+               else find_reuse(passages, n, min_chars, max_passages, across_sources))
+    example = aligned_example(matches, passages)
+    sides = pd.DataFrame(example.get("sides", []), columns=SIDE_KEYS)
+    tables = {"reuse_matches": matches,
+              "reuse_formulations": formulations(matches) if len(matches) else empty_like(FORMULATION_COLUMNS),
+              "reuse_provinces": reuse_summary(matches, passages),
+              "reuse_example": sides.assign(kind=example.get("kind", ""), length=example.get("length", 0))}
+    return ReuseStage(tables, status_table({"reuse": reason}))

@@ -25,6 +25,7 @@ from sklearn.metrics import adjusted_rand_score
 from helpers.config import ProjectError, load_params
 from helpers.convergence import similarity_trend
 from helpers.io import read_table
+from helpers.status import number_span, status_table
 from helpers.topics import matched_cosines
 
 FIRST_STAGE, LAST_STAGE = "tfidf", "convergence"
@@ -34,16 +35,43 @@ COLUMNS = ["variant", "parameter", "value", "n_topics", "topic_match", "n_cluste
 
 
 def variants(n_topics: int, min_df: float, cluster_input: str, topic_offsets: Sequence[int],
-             min_dfs: Sequence[float], cluster_inputs: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+             min_dfs: Sequence[float], cluster_inputs: Sequence[str],
+             max_topics: int | None = None) -> list[tuple[str, dict[str, Any]]]:
     """Return (name, overrides) for every one-at-a-time change of the baseline's choices, in a fixed order.
 
-    Topic numbers below 2 and values equal to the baseline's are left out.
+    Topic numbers below 2 or above max_topics (when given), and values equal to the baseline's, are left out;
+    without a baseline topic model (n_topics 0) no topic number is tried.
     """
+    top = max_topics if max_topics is not None else n_topics + max([0, *topic_offsets])
     chosen: list[tuple[str, Any]] = []
-    chosen += [("n_topics", n_topics + offset) for offset in sorted(set(topic_offsets)) if n_topics + offset >= 2]
+    chosen += [("n_topics", n_topics + offset) for offset in sorted(set(topic_offsets))
+               if n_topics and 2 <= n_topics + offset <= top]
     chosen += [("min_df", value) for value in sorted(set(min_dfs)) if value != min_df]
     chosen += [("cluster_input", value) for value in sorted(set(cluster_inputs)) if value != cluster_input]
     return [(f"{name}={value}", {name: value}) for name, value in chosen]
+
+
+def sweep_status(n_topics: int, min_df: float, cluster_input: str, topic_offsets: Sequence[int],
+                 min_dfs: Sequence[float], cluster_inputs: Sequence[str],
+                 chosen: list[tuple[str, dict[str, Any]]], max_topics: int) -> pd.DataFrame:
+    """Return the sweep's status table: a row per swept choice, skipped (with the reason) when no variant of it
+    runs, and a row for the sweep as a whole."""
+    ran = {name.partition("=")[0] for name, _ in chosen}
+    tried = sorted({n_topics + offset for offset in topic_offsets})
+    reasons = {
+        "n_topics": "" if "n_topics" in ran else (
+            "sweep_topic_offsets is empty" if not topic_offsets
+            else "the baseline has no topic model whose number of topics could change" if not n_topics
+            else f"the other topic numbers ({number_span(set(tried) - {n_topics})}) do not fit between 2 and the "
+                 f"{max_topics} passages with terms"),
+        "min_df": "" if "min_df" in ran else (
+            "sweep_min_df is empty" if not min_dfs else f"sweep_min_df names only the baseline's value {min_df}"),
+        "cluster_input": "" if "cluster_input" in ran else (
+            "sweep_cluster_inputs is empty" if not cluster_inputs
+            else f"sweep_cluster_inputs names only the baseline's input {cluster_input}"),
+    }
+    reasons["sweep"] = "" if chosen else "no variant to run (" + "; ".join(reasons.values()) + ")"
+    return status_table({"sweep": reasons.pop("sweep"), **reasons})
 
 
 def variant_params(root: Path, base: dict[str, Any], overrides: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -99,7 +127,10 @@ def run_sweep(root: Path, sweep_dir: Path, baseline_processed: Path, base: dict[
 
 
 def topic_match(baseline: pd.DataFrame, variant: pd.DataFrame) -> float:
-    """Mean cosine of Hungarian-matched topics, each topic a vector of its top words' weights."""
+    """Mean cosine of Hungarian-matched topics, each topic a vector of its top words' weights (NaN if either
+    run has none)."""
+    if baseline.empty or variant.empty:
+        return float("nan")
     terms = sorted(set(baseline["term"]) | set(variant["term"]))
 
     def matrix(table: pd.DataFrame) -> np.ndarray:
@@ -119,14 +150,19 @@ def terms_overlap(baseline: pd.DataFrame, variant: pd.DataFrame) -> float:
 
 
 def cluster_agreement(baseline: pd.DataFrame, variant: pd.DataFrame) -> float:
-    """Adjusted Rand index of two clusterings on the provinces both cluster."""
+    """Adjusted Rand index of two clusterings on the provinces both cluster (NaN if they share none)."""
     merged = baseline[["province", "cluster"]].merge(variant[["province", "cluster"]], on="province")
+    if merged.empty:
+        return float("nan")
     return float(adjusted_rand_score(merged["cluster_x"], merged["cluster_y"]))
 
 
 def similarity_agreement(baseline: pd.DataFrame, variant: pd.DataFrame) -> float:
-    """Spearman correlation of the provinces' similarity to national text in two runs."""
+    """Spearman correlation of the provinces' similarity to national text in two runs (NaN for fewer than
+    three provinces in both, or a run whose similarities are all equal)."""
     merged = baseline[["province", "similarity"]].merge(variant[["province", "similarity"]], on="province")
+    if len(merged) < 3 or merged[["similarity_x", "similarity_y"]].round(12).nunique().min() < 2:
+        return float("nan")
     return float(stats.spearmanr(merged["similarity_x"], merged["similarity_y"])[0])
 
 
@@ -143,14 +179,19 @@ def read_run(processed: Path) -> dict[str, pd.DataFrame]:
 def conclusions(tables: dict[str, pd.DataFrame], base: dict[str, pd.DataFrame] | None = None) -> dict[str, float]:
     """Return the conclusions of one run (its read_run tables), compared with a baseline's tables."""
     silhouette = tables["cluster_silhouette"]
+    chosen = silhouette.loc[silhouette["chosen"].astype(str) == "True", "silhouette"].astype(float)
+    ari = tables["cluster_bootstrap"]["ari"].astype(float)
     row: dict[str, float] = {
         "n_topics": len(tables["topics"]), "n_clusters": int(tables["clusters"]["cluster"].nunique()),
-        "silhouette": float(silhouette.loc[silhouette["chosen"].astype(str) == "True", "silhouette"].iloc[0]),
-        "bootstrap_ari": float(tables["cluster_bootstrap"]["ari"].mean()),
+        "silhouette": float(chosen.iloc[0]) if len(chosen) else float("nan"),
+        "bootstrap_ari": float(ari.mean()) if len(ari) else float("nan"),
         "trend_rho": similarity_trend(tables["similarity"])["rho"],
     }
     if base is None:
-        return {**row, "topic_match": 1.0, "ari_vs_baseline": 1.0, "terms_overlap": 1.0, "similarity_rho": 1.0}
+        def itself(name: str) -> float:
+            return 1.0 if len(tables[name]) else float("nan")
+        return {**row, "topic_match": itself("topic_terms"), "ari_vs_baseline": itself("clusters"),
+                "terms_overlap": itself("distinctive_terms"), "similarity_rho": itself("similarity")}
     return {**row,
             "topic_match": topic_match(base["topic_terms"], tables["topic_terms"]),
             "ari_vs_baseline": cluster_agreement(base["clusters"], tables["clusters"]),

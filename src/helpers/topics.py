@@ -17,7 +17,8 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
 
 from helpers.config import ProjectError
-from helpers.tfidf import fit_tfidf
+from helpers.status import empty_like, number_span, status_table
+from helpers.tfidf import df_limits, fit_tfidf, term_count
 
 LABEL_WORDS = 3
 
@@ -313,3 +314,75 @@ def matched_by_topic(reference: np.ndarray, other: np.ndarray) -> np.ndarray:
     matched = np.empty(reference.shape[0])
     matched[rows] = cosine[rows, columns]
     return matched
+
+
+# The tables of the topic stage, each with its sort keys and the columns it has when the stage is skipped.
+TOPIC_TABLES: dict[str, tuple[list[str], list[str]]] = {
+    "topic_selection": (["n_topics"], ["n_topics", "coherence", "exclusivity", "stability", "score", "chosen"]),
+    "topic_stability": (["seed_a", "seed_b"], ["seed_a", "seed_b", "mean_cosine", "min_cosine"]),
+    "topics": (["topic"], ["topic", "label", "share", "coherence", "exclusivity", "stability"]),
+    "topic_terms": (["topic", "rank"], ["topic", "rank", "term", "weight"]),
+    "passage_topics": (["passage_id"], ["passage_id", "topic", "weight"]),
+    "passage_topic_shares": (["passage_id"], ["passage_id", "province", "n_chars"]),
+    "province_topics": (["province", "topic"], ["province", "topic", "share"]),
+}
+
+
+@dataclass
+class TopicStage:
+    """What the topic stage writes: its tables by name (see TOPIC_TABLES) and its status table."""
+
+    tables: dict[str, pd.DataFrame]
+    status: pd.DataFrame
+
+
+def topic_capacity(passages: pd.DataFrame, tokens: pd.DataFrame, min_df: float, max_df: float) -> tuple[int, int]:
+    """Return how many passages have a term left by min_df/max_df, and how many such terms there are."""
+    table = passages[["passage_id"]].merge(tokens[["passage_id", "tokens"]], on="passage_id", how="inner")
+    token_lists = table["tokens"].fillna("").astype(str).tolist()
+    if not term_count(token_lists, min_df, max_df):
+        return 0, 0
+    _, matrix, _ = passage_matrix(passages, tokens, min_df, max_df)
+    return matrix.shape
+
+
+def topics_skip_reason(n_topics: int | str, grid: Iterable[int], passages: pd.DataFrame, tokens: pd.DataFrame,
+                       min_df: float, max_df: float) -> str:
+    """Why no topic model can be fitted (no term, or no topic number of the grid fits), or "" when one can."""
+    with_tokens = tokens[tokens["tokens"].fillna("").astype(str).str.strip() != ""]
+    if with_tokens.empty:
+        return "no passage keeps a token after stopwords and province names are dropped"
+    n_passages, n_terms = topic_capacity(passages, tokens, min_df, max_df)
+    if not n_terms:
+        return (f"no term occurs {df_limits(len(tokens), min_df, max_df, 'passages')}; "
+                "a lower min_df would let rarer terms count")
+    fits = (f"only {n_passages} passages with terms and {n_terms} terms, and a model of k topics needs at least k "
+            "of each")
+    if n_topics != "auto":
+        return "" if 2 <= int(n_topics) <= min(n_passages, n_terms) else f"n_topics={n_topics} does not fit: {fits}"
+    tried = sorted(set(grid))
+    if any(2 <= k <= min(n_passages, n_terms) for k in tried):
+        return ""
+    return f"topic_grid tries {number_span(tried)} topics, but the corpus has {fits}"
+
+
+def model_topics(passages: pd.DataFrame, tokens: pd.DataFrame, n_topics: int | str, grid: Iterable[int],
+                 seeds: Sequence[int], min_df: float, max_df: float, top_words: int) -> TopicStage:
+    """Choose the number of topics, fit the model (seeded by the first seed) and diagnose it.
+
+    When the corpus cannot support a model (topics_skip_reason), every table is written empty and the status
+    table says why.
+    """
+    reason = topics_skip_reason(n_topics, grid, passages, tokens, min_df, max_df)
+    status = status_table({"topics": reason})
+    if reason:
+        return TopicStage({name: empty_like(columns) for name, (_, columns) in TOPIC_TABLES.items()}, status)
+    chosen, selection = choose_n_topics(n_topics, passages, tokens, grid, seeds, min_df, max_df, top_words)
+    result = fit_topics(passages, tokens, chosen, seeds[0], min_df, max_df, top_words)
+    topics = result.topics.merge(
+        topic_diagnostics(result, passages, tokens, seeds, min_df, max_df, top_words), on="topic")
+    tables = {"topic_selection": selection,
+              "topic_stability": topic_stability(passages, tokens, chosen, seeds, min_df, max_df),
+              "topics": topics, "topic_terms": result.topic_terms, "passage_topics": result.passage_topics,
+              "passage_topic_shares": result.passage_shares, "province_topics": result.province_topics}
+    return TopicStage(tables, status)

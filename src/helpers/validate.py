@@ -127,9 +127,11 @@ def validate_corpus(raw_dir: Path, lexicon_dir: Path | None = None) -> list[str]
     """
     from helpers.corpus import load_manifest, read_sources
     from helpers.lexicon import Lexicon
+    from helpers.places import city_forms
 
-    names = Lexicon(lexicon_dir).province_names if lexicon_dir is not None else None
-    read_sources(raw_dir, load_manifest(raw_dir, names))
+    lexicon = Lexicon(lexicon_dir) if lexicon_dir is not None else None
+    names = (lexicon.province_names, city_forms(lexicon) or None) if lexicon is not None else (None, None)
+    read_sources(raw_dir, load_manifest(raw_dir, *names))
     return []
 
 
@@ -141,15 +143,16 @@ def _read_columns(path: Path, columns: list[str]):
 
 
 def check_stage_inputs(stage: str, params: dict[str, Any], root: Path | None = None) -> list[str]:
-    """Check the passages a stage is about to read against its parameters; raise on a refusal, return notes."""
+    """Check the passages a stage is about to read against its parameters; raise on a refusal, return notes.
+
+    A corpus without any province passage runs (its province analyses are skipped); a fixed n_topics or
+    n_clusters larger than the passages or provinces there are is refused.
+    """
     passages_file = resolve(params.get("processed_dir", "data/processed"), root) / "passages.csv"
     if stage not in ("tfidf", "topics", "clusters") or not passages_file.is_file():
         return []
     passages = _read_columns(passages_file, ["source_id", "province", "level"])
-    provincial = passages[passages["level"] == "province"]
-    if provincial.empty:
-        raise ProjectError(f"{passages_file}: no source yields a province passage; add sources that name provinces "
-                           "or add the names they use to provinces.csv in lexicon_dir")
+    provincial = passages[passages["level"] != "national"]
     limits = {"topics": ("n_topics", len(passages), "passages"),
               "clusters": ("n_clusters", provincial["province"].nunique(), "provinces with passages")}
     if stage in limits:
@@ -163,5 +166,9 @@ def check_stage_inputs(stage: str, params: dict[str, Any], root: Path | None = N
     meta_file = resolve(params.get("interim_dir", "data/interim"), root) / "sources_meta.csv"
     if meta_file.is_file():
         sources |= set(_read_columns(meta_file, ["source_id"])["source_id"])
+    if provincial.empty:
+        return ["no source yields a province passage: the analyses that compare provinces are skipped and the "
+                "report says so (if the sources name provinces in a way the lexicon misses, add those names to "
+                "provinces.csv in lexicon_dir)"]
     return [f"source {source_id} yields no province passage (only national text or none)"
             for source_id in sorted(sources - set(provincial["source_id"]))]

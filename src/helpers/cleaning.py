@@ -321,7 +321,8 @@ def before_after(raw_lines: list[str], cleaned: list[str], lexicon: Lexicon,
     """Pick the content line that cleaning changed most; return its number and raw and cleaned openings."""
     pairs = enumerate(zip(raw_lines, cleaned, strict=True), 1)
     changed = [(len(raw) - len(clean), number) for number, (raw, clean) in pairs
-               if len(clean) >= 20 and not boilerplate_reason(clean, lexicon) and raw.strip() != clean]
+               if len(clean) >= 20 and not boilerplate_reason(clean, lexicon) and raw.strip() != clean
+               and metadata_fields(clean, lexicon) is None]
     if not changed:
         return 0, "", ""
     number = max(changed)[1]

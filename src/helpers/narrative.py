@@ -312,8 +312,12 @@ def sources(data: ReportData) -> list[str]:
     """The sources: how many, their kinds where the manifest names them, script, damage; the sources table."""
     manifest = data.manifest.reindex(columns=["source_id", "title", "site", "date", "script", "damage",
                                               "doc_type"], fill_value="")
-    table = manifest.merge(data.meta[["source_id", "raw_chars", "clean_chars"]], on="source_id", how="left")
-    table = table.assign(date=table["date"].replace("", "not stated"))
+    meta = data.meta.reindex(columns=["source_id", "raw_chars", "clean_chars", "format", "title", "date", "site",
+                                      "page_date", "extraction"], fill_value="").fillna("")
+    table = manifest[["source_id", "script", "damage", "doc_type"]].merge(meta, on="source_id", how="left")
+    table = table.fillna({"title": "", "date": "", "site": "", "page_date": "", "format": "", "extraction": ""})
+    from_page = table["page_date"].astype(str).map(lambda date: f"{date} (page)" if date else "not stated")
+    table = table.assign(date=table["date"].astype(str).where(table["date"].astype(str) != "", from_page))
     counts = data.passages.groupby("source_id")["province"].agg(
         passages="size", provinces=lambda s: s[s != NATIONAL].nunique()).reset_index()
     table = table.merge(counts, on="source_id", how="left").fillna({"passages": 0, "provinces": 0})
@@ -347,14 +351,20 @@ def sources(data: ReportData) -> list[str]:
         sentences.append(f"The manifest describes damage from scraping in {count(damaged, 'source')}.")
     sentences.append(f"Cleaning removed text from {count(cleaned, 'source')} (@sec-cleaning)." if cleaned
                      else "Cleaning removed nothing (@sec-cleaning).")
-    columns = {"source_id": "Id", "title": "Title", "site": "Site", "date": "Date", "script": "Script",
-               "raw_chars": "Raw chars", "clean_chars": "Clean chars", "passages": "Passages",
+    read = table[~table["format"].isin(["", "text"])]
+    if len(read):
+        notes = "; ".join(f"{row.source_id}: {row.extraction}" for row in read.itertuples())
+        sentences.append(f"{count(len(read), 'source')} {verb(len(read), 'was', 'were')} read from "
+                         f"{', '.join(sorted(set(read['format'])))} files, and reading removed what is not text "
+                         f"({notes}).")
+    columns = {"source_id": "Id", "title": "Title", "site": "Site", "date": "Date", "format": "Format",
+               "script": "Script", "raw_chars": "Raw chars", "clean_chars": "Clean chars", "passages": "Passages",
                "provinces": "Provinces"}
     shown = table[list(columns)].rename(columns=columns)
-    shown = shown[[column for column in shown.columns
-                   if column not in ("Site", "Script") or (shown[column] != "").any()]]
-    return [" ".join(sentences), md_table(shown, "The sources of the corpus (from the manifest sources.csv).",
-                                          "sources")]
+    shown = shown[[column for column in shown.columns if column not in ("Site", "Script", "Format")
+                   or (shown[column] != "").any() and not (column == "Format" and set(shown[column]) <= {"text"})]]
+    return [" ".join(sentences), md_table(shown, "The sources of the corpus (from the manifest sources.csv; a date "
+                                          "marked page is the one the page's own metadata gives).", "sources")]
 
 
 def supports(data: ReportData) -> list[str]:

@@ -8,6 +8,7 @@ pandoc read widths from the dashes (as Table 10 did), a 150-row table that must 
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import matplotlib
@@ -96,3 +97,19 @@ def write_layout_notebook(folder: Path) -> Path:
     path = folder / "report.ipynb"
     nbformat.write(new_notebook(cells=cells), path)
     return path
+
+
+def stand_in_quarto(calls: list) -> object:
+    """A subprocess.run that plays quarto: it records (command, folder, font path) in calls and writes a stub
+    report.html or report.pdf; every other command runs for real."""
+    run = subprocess.run
+
+    def fake_run(command, **kwargs):
+        if command[0] != "quarto":
+            return run(command, **kwargs)
+        calls.append((command, Path(kwargs["cwd"]), kwargs["env"].get("TYPST_FONT_PATHS")))
+        target = "html" if command[command.index("--to") + 1] == "html" else "pdf"
+        (Path(kwargs["cwd"]) / f"report.{target}").write_text(f"quarto {target}")
+        return subprocess.CompletedProcess(command, 0, stdout="", stderr="")
+
+    return fake_run

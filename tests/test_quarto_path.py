@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
 from fontTools.ttLib import TTFont
-from report_fixture import FRONT_MATTER, write_layout_notebook
+from report_fixture import FRONT_MATTER, stand_in_quarto, write_layout_notebook
 
 from helpers import render, staging
 from helpers.config import project_root
@@ -24,15 +23,8 @@ def handed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Render the layout-test notebook with a stand-in quarto command; keep its calls and the staging folder."""
     root = tmp_path_factory.mktemp("quarto")
     notebook = write_layout_notebook(root / "stage")
-    calls, run = [], subprocess.run
-
-    def fake_run(command, **kwargs):
-        if command[0] != "quarto":
-            return run(command, **kwargs)
-        calls.append((command, Path(kwargs["cwd"]), kwargs["env"].get("TYPST_FONT_PATHS")))
-        target = "html" if command[command.index("--to") + 1] == "html" else "pdf"
-        (Path(kwargs["cwd"]) / f"report.{target}").write_text(f"quarto {target}")
-        return subprocess.CompletedProcess(command, 0, stdout="", stderr="")
+    calls: list = []
+    fake_run = stand_in_quarto(calls)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(render.shutil, "which", lambda name: f"/opt/bin/{name}" if name == "quarto" else None)

@@ -14,6 +14,7 @@ import nbformat
 import pytest
 from fontTools.ttLib import TTFont
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
+from report_fixture import stand_in_quarto
 
 from helpers import render, staging
 from helpers.config import ProjectError, project_root
@@ -218,15 +219,8 @@ def test_fallback_stages_its_assets_next_to_the_notebook(rendered: dict) -> None
 def test_quarto_renderer_runs_quarto_in_the_staging_folder(tmp_path: Path, monkeypatch) -> None:
     write_figures(tmp_path / "stage")
     notebook = write_notebook(tmp_path / "stage")
-    calls, run = [], subprocess.run
-
-    def fake_run(command, **kwargs):
-        if command[0] != "quarto":
-            return run(command, **kwargs)
-        calls.append((command, Path(kwargs["cwd"]), kwargs["env"].get("TYPST_FONT_PATHS")))
-        target = "html" if command[command.index("--to") + 1] == "html" else "pdf"
-        (Path(kwargs["cwd"]) / f"report.{target}").write_text(f"quarto {target}")
-        return subprocess.CompletedProcess(command, 0, stdout="", stderr="")
+    calls: list = []
+    fake_run = stand_in_quarto(calls)
 
     monkeypatch.setattr(render.shutil, "which", lambda name: f"/opt/bin/{name}" if name == "quarto" else None)
     monkeypatch.setattr(render.subprocess, "run", fake_run)

@@ -521,16 +521,16 @@ def cut_passages(text: str, lexicon: Lexicon, source: SourceInfo | None = None) 
             section = None
             found = prose_passages(start, line, lexicon, source.page_date, finder)
             unplaced = all(passage.province == NATIONAL for passage in found)
-            if unplaced and speaker and SELF_REFERENCE.search(line):
-                for passage in found:  # 全区…, 我省…: the place the page was speaking of speaks on
-                    passage.province, passage.city = speaker
-            elif unplaced and subject is not None and start > subject_line_end:
-                for passage in found:  # a paragraph of a page whose title names one place is about that place
+            for passage in found:
+                if passage.province == NATIONAL and speaker \
+                        and SELF_REFERENCE.search(text[passage.start : passage.end]):
+                    passage.province, passage.city = speaker  # 全区…, 我省…: the place spoken of speaks on
+                elif passage.province == NATIONAL and unplaced and subject is not None and start > subject_line_end:
+                    # a paragraph of a page whose title names one place is about that place
                     passage.province, passage.city, passage.owner_basis = *subject, "subject"
+                elif passage.province != NATIONAL:
+                    speaker = (passage.province, passage.city) if passage.kind != "shared" else None
             passages.extend(found)
-            owned = [passage for passage in found if passage.province != NATIONAL]
-            speaker = (owned[-1].province, owned[-1].city) if owned and owned[-1].kind != "shared" else (
-                speaker if not owned else None)
     for passage in passages:
         if not passage.title:
             found = TITLE.search(text[passage.start : passage.end])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -147,7 +146,6 @@ def test_html_is_self_contained_with_alt_text_and_font_subset(rendered: dict) ->
     assert subset["head"].modified == TTFont(cjk_font_file(), lazy=True)["head"].modified  # no render timestamp
 
 
-@pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) not installed")
 def test_pdf_has_chinese_text_numbered_captions_and_references(rendered: dict) -> None:
     text = render.pdf_text(rendered["pdf"]).replace(render.NBSP, " ")
     flat = re.sub(r"\s+", " ", text)

@@ -494,7 +494,9 @@ def pdf_problems(pdf: Path) -> list[str]:
     problems = [] if any(_is_cjk_font(name) for name in pdf_fonts(pdf)) else [
         f"{pdf}: no embedded CJK font (Noto Sans SC, Noto Sans CJK or similar)"]
     text = pdf_text(pdf)
-    return problems + (text_problems(text.replace(NBSP, " "), "PDF") if text is not None else [])
+    if text is None:
+        return [*problems, f"{pdf}: its text cannot be read (not a well-formed PDF)"]
+    return problems + text_problems(text.replace(NBSP, " "), "PDF")
 
 
 def pdf_fonts(pdf: Path) -> list[str]:
@@ -520,11 +522,15 @@ def pdf_fonts(pdf: Path) -> list[str]:
 
 
 def pdf_text(pdf: Path) -> str | None:
-    """Return the text of a PDF via pdftotext, or None when pdftotext is not installed."""
-    if not shutil.which("pdftotext"):
+    """Return the text of a PDF (pdfminer.six, which the project also reads PDF sources with), or None when the
+    file cannot be parsed as a PDF."""
+    from pdfminer.high_level import extract_text
+    from pdfminer.pdfparser import PDFSyntaxError
+
+    try:
+        return extract_text(str(pdf))
+    except (PDFSyntaxError, ValueError, TypeError, KeyError):
         return None
-    result = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=False)
-    return result.stdout.decode("utf-8", "replace")
 
 
 def _is_cjk_font(name: str) -> bool:

@@ -204,11 +204,6 @@ def place_at_start(text: str, lexicon: Lexicon, finder: PlaceFinder | None = Non
     return places[0].owner if places and places[0].start == 0 else ("", "")
 
 
-def province_at_start(text: str, lexicon: Lexicon) -> str:
-    """Return the province a short text (a table cell, a heading) starts with, or ''."""
-    return place_at_start(text, lexicon)[0]
-
-
 def is_national_issuer(text: str, lexicon: Lexicon) -> bool:
     """Tell whether a heading or issuer cell names national bodies only."""
     parts = [part for part in re.split(r"[、，和与及]", text) if part]
